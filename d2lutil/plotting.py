@@ -1,0 +1,63 @@
+"""Plots of what the chapters measure: learning curves and metric-versus-knob lines."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .train import History
+
+LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
+          "test_loss": "test loss", "test_acc": "test accuracy"}
+
+
+def plot_histories(histories: Mapping[str, History], metric: str = "train_acc", ax: Axes | None = None,
+                   title: str | None = None) -> Axes:
+    """Plot one metric per epoch for several named runs on one axis."""
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    for name, history in histories.items():
+        values = getattr(history, metric)
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set(xlabel="epoch", ylabel=LABELS.get(metric, metric), title=title or LABELS.get(metric, metric))
+    ax.legend()
+    return ax
+
+
+def plot_learning_curves(history: History, title: str = "learning curves") -> Figure:
+    """Loss and accuracy, training and test, of one run side by side."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    epochs = range(1, len(history) + 1)
+    for split in ("train", "test"):
+        ax_loss.plot(epochs, getattr(history, f"{split}_loss"), label=split)
+        ax_acc.plot(epochs, getattr(history, f"{split}_acc"), label=split)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lines(x: Sequence[float], lines: Mapping[str, Sequence[float]], xlabel: str, ylabel: str,
+               title: str, ax: Axes | None = None, logx: bool = False) -> Axes:
+    """Plot several named y-series against one x with markers, e.g. test error vs corruption level."""
+    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    for name, ys in lines.items():
+        ax.plot(x, ys, marker="o", label=name)
+    if logx:
+        ax.set_xscale("symlog", linthresh=min(v for v in x if v > 0))
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+def save_figure(fig: Figure, folder: str | Path, name: str) -> Path:
+    """Save `fig` as folder/name.png (creating the folder) and return the path."""
+    path = Path(folder) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path

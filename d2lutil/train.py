@@ -1,0 +1,273 @@
+"""The training loop: per-epoch history, a progress bar, and callbacks for stopping and resuming."""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Dataset, iterate_batches
+from .validate import check_nonnegative, check_positive_int
+
+Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+@dataclass
+class History:
+    """Per-epoch training and test loss and accuracy."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+
+    def append(self, **values: float) -> None:
+        """Add one epoch's values of every metric."""
+        for name in METRICS:
+            getattr(self, name).append(float(values[name]))
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """The history as a plain dict of lists, ready for JSON."""
+        return asdict(self)
+
+    def epochs_to_reach(self, metric: str, threshold: float) -> int | None:
+        """The first epoch (1-based) whose `metric` is at least `threshold`, or None if never."""
+        values = getattr(self, metric)
+        return next((epoch for epoch, value in enumerate(values, 1) if value >= threshold), None)
+
+
+@dataclass
+class TrainState:
+    """What callbacks see and may change: the model, optimizer, history and whether to stop."""
+
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    generator: torch.Generator
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+    epoch: int = 0
+    stop: bool = False
+
+
+class Callback:
+    """Hooks called by `fit`; subclasses override the ones they need."""
+
+    def on_train_begin(self, state: TrainState) -> None:
+        """Called once before the first epoch."""
+
+    def on_before_step(self, state: TrainState) -> None:
+        """Called after each backward pass, before the optimizer step (e.g. to clip gradients)."""
+
+    def on_batch_end(self, state: TrainState) -> None:
+        """Called after each optimizer step (e.g. to apply a max-norm constraint)."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """Called after each epoch, once the history holds that epoch."""
+
+    def on_train_end(self, state: TrainState) -> None:
+        """Called once after the last epoch."""
+
+    def state_dict(self) -> dict:
+        """What a checkpoint must save of this callback."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned."""
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; restore the best weights."""
+
+    def __init__(self, monitor: str = "test_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best: bool = True) -> None:
+        if monitor not in METRICS:
+            raise ValueError(f"monitor={monitor!r} is not allowed; choose one of {', '.join(map(repr, METRICS))}")
+        self.monitor, self.patience = monitor, check_positive_int("patience", patience)
+        self.min_delta, self.restore_best = check_nonnegative("min_delta", min_delta), restore_best
+        self.sign = -1.0 if monitor.endswith("loss") else 1.0
+        self.best, self.best_epoch, self.wait, self.best_weights = -math.inf, 0, 0, None
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """Track the best value so far and stop once patience runs out."""
+        score = self.sign * getattr(state.history, self.monitor)[-1]
+        if score > self.best + self.min_delta:
+            self.best, self.best_epoch, self.wait = score, state.epoch, 0
+            self.best_weights = {k: v.detach().clone() for k, v in state.net.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop, self.stopped_epoch = True, state.epoch
+
+    def on_train_end(self, state: TrainState) -> None:
+        """Load the best weights back into the model if asked."""
+        if self.restore_best and self.best_weights is not None:
+            state.net.load_state_dict(self.best_weights)
+
+    @property
+    def best_value(self) -> float:
+        """The best value of the monitored metric."""
+        return self.sign * self.best
+
+    def state_dict(self) -> dict:
+        """Best score, its epoch and weights, and the patience counter."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the tracking state saved in a checkpoint."""
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+class StopAtAccuracy(Callback):
+    """Stop once `monitor` reaches `threshold` (e.g. 100% training accuracy) for `times` epochs in a row."""
+
+    def __init__(self, threshold: float = 1.0, monitor: str = "train_acc", times: int = 1) -> None:
+        self.threshold, self.monitor, self.times, self.streak = threshold, monitor, times, 0
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """Stop when the metric has stayed at or above the threshold long enough."""
+        self.streak = self.streak + 1 if getattr(state.history, self.monitor)[-1] >= self.threshold else 0
+        state.stop = state.stop or self.streak >= self.times
+
+
+class Checkpoint(Callback):
+    """Save everything needed to resume after each `every` epochs; resume from `path` if it exists."""
+
+    def __init__(self, path: str | Path, every: int = 1, resume: bool = True) -> None:
+        self.path, self.every, self.resume = Path(path), check_positive_int("every", every), resume
+        self.callbacks: Sequence[Callback] = ()
+        self.resumed_from: int | None = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        """Load model, optimizer, scheduler, history, RNG and callback state from an existing checkpoint."""
+        if not (self.resume and self.path.exists()):
+            return
+        saved = torch.load(self.path, map_location="cpu", weights_only=False)
+        state.net.load_state_dict(saved["net"])
+        state.optimizer.load_state_dict(saved["optimizer"])
+        if state.scheduler is not None and saved["scheduler"] is not None:
+            state.scheduler.load_state_dict(saved["scheduler"])
+        state.history = History(**saved["history"])
+        state.epoch = self.resumed_from = saved["epoch"]
+        state.stop = saved["stop"]
+        state.generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        if torch.cuda.is_available() and saved["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        for callback, callback_state in zip(self.callbacks, saved["callbacks"]):
+            callback.load_state_dict(callback_state)
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """Write the checkpoint atomically (a crash mid-write leaves the previous one intact)."""
+        if state.epoch % self.every:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save({
+            "net": state.net.state_dict(), "optimizer": state.optimizer.state_dict(),
+            "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
+            "history": state.history.as_dict(), "epoch": state.epoch, "stop": state.stop,
+            "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "callbacks": [callback.state_dict() for callback in self.callbacks],
+        }, tmp)
+        os.replace(tmp, self.path)
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024,
+             loss_fn: Callable | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of `net` on (X, y), in eval mode, batch by batch."""
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    was_training = net.training
+    net.eval()
+    total_loss, correct = 0.0, 0
+    for Xb, yb in iterate_batches(X, y, batch_size, shuffle=False):
+        scores = net(Xb)
+        total_loss += float(loss_fn(scores, yb)) * len(yb)
+        correct += int((scores.argmax(dim=1) == yb).sum())
+    net.train(was_training)
+    return total_loss / len(y), correct / len(y)
+
+
+def train_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                loss_fn: Callable, batch_size: int, generator: torch.Generator,
+                augment: Augment | None = None, before_step: Callable[[], None] | None = None,
+                after_step: Callable[[], None] | None = None) -> None:
+    """One pass of minibatch gradient steps over (X, y) in a fresh random order."""
+    net.train()
+    for Xb, yb in iterate_batches(X, y, batch_size, shuffle=True, generator=generator):
+        if augment is not None:
+            Xb, yb = augment(Xb, yb, generator)
+        loss = loss_fn(net(Xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if before_step is not None:
+            before_step()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+
+
+def order_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    """Put checkpoints last, so they save the other callbacks' state after each epoch."""
+    others = [c for c in callbacks if not isinstance(c, Checkpoint)]
+    checkpoints = [c for c in callbacks if isinstance(c, Checkpoint)]
+    for checkpoint in checkpoints:
+        checkpoint.callbacks = others
+    return others + checkpoints
+
+
+def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_size: int = 128,
+        optimizer: torch.optim.Optimizer | None = None, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        loss_fn: Callable | None = None, augment: Augment | None = None, callbacks: Sequence[Callback] = (),
+        device: torch.device | str | None = None, seed: int = 0, progress: bool = True,
+        desc: str = "training") -> History:
+    """Train `net` on `data` for up to `num_epochs` epochs and return the per-epoch history.
+
+    The data is moved to the device once; batches are sliced there in an order drawn from a
+    generator seeded with `seed`. Without an `optimizer`, plain SGD with `lr` is used. The
+    history holds the loss and accuracy on the whole training and test sets after each epoch.
+    """
+    check_positive_int("num_epochs", num_epochs)
+    check_positive_int("batch_size", batch_size)
+    device = torch.device(device) if device is not None else next(net.parameters()).device
+    net.to(device)
+    data = data.to(device)
+    optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    state = TrainState(net, optimizer, History(), torch.Generator().manual_seed(seed), scheduler)
+    callbacks = order_callbacks(callbacks)
+    for callback in callbacks:
+        callback.on_train_begin(state)
+    before_step = lambda: [callback.on_before_step(state) for callback in callbacks]  # noqa: E731
+    after_step = lambda: [callback.on_batch_end(state) for callback in callbacks]  # noqa: E731
+    bar = tqdm(total=num_epochs, initial=state.epoch, desc=desc, disable=not progress, leave=False)
+    while state.epoch < num_epochs and not state.stop:
+        train_epoch(net, data.X_train, data.y_train, optimizer, loss_fn, batch_size, state.generator, augment,
+                    before_step if callbacks else None, after_step if callbacks else None)
+        if scheduler is not None:
+            scheduler.step()
+        state.epoch += 1
+        train_loss, train_acc = evaluate(net, data.X_train, data.y_train)
+        test_loss, test_acc = evaluate(net, data.X_test, data.y_test)
+        state.history.append(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
+        bar.update()
+        bar.set_postfix(train_acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")
+        for callback in callbacks:
+            callback.on_epoch_end(state)
+    bar.close()
+    for callback in callbacks:
+        callback.on_train_end(state)
+    return state.history
