@@ -1,0 +1,1 @@
+"""One module per chapter (chNN.py) registering that chapter's auto-graded questions."""

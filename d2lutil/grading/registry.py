@@ -1,0 +1,76 @@
+"""The registry of auto-graded questions: each is a check run on the student's answer object.
+
+A question module in d2lutil/grading/questions/ registers its checks with @question. A
+check receives the student's answer (always a function or class the notebook defines)
+and a generator seeded at check time, draws its own inputs, compares with a reference
+implementation, and raises CheckFailed with a plain-words reason when the answer is wrong.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+Check = Callable[[Any, torch.Generator], None]
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict on a wrong answer, in plain words."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One auto-graded question: its id ('05.mixup'), the name the student defines, points and check."""
+
+    qid: str
+    answer: str
+    points: int
+    check: Check
+
+
+QUESTIONS: dict[str, Question] = {}
+
+
+def question(qid: str, answer: str, points: int = 1) -> Callable[[Check], Check]:
+    """Register the decorated function as the check of question `qid`, whose answer is named `answer`."""
+    def register(check: Check) -> Check:
+        if qid in QUESTIONS and QUESTIONS[qid].check.__qualname__ != check.__qualname__:
+            raise ValueError(f"question id {qid!r} is registered twice")
+        QUESTIONS[qid] = Question(qid, answer, points, check)
+        return check
+    return register
+
+
+def load_questions() -> dict[str, Question]:
+    """Import every module of d2lutil.grading.questions and return the registry."""
+    from . import questions
+
+    for info in pkgutil.iter_modules(questions.__path__):
+        importlib.import_module(f"{questions.__name__}.{info.name}")
+    return QUESTIONS
+
+
+def expect_shape(got: torch.Tensor, expected: tuple[int, ...], what: str) -> None:
+    """Fail with 'wrong shape' unless `got` is a tensor of shape `expected`."""
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(f"{what} should be a torch.Tensor, got {type(got).__name__}")
+    if tuple(got.shape) != tuple(expected):
+        raise CheckFailed(f"{what} has the wrong shape: expected {tuple(expected)}, got {tuple(got.shape)}")
+
+
+def expect_close(got: Any, expected: Any, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """Fail with expected-versus-got unless `got` is numerically close to `expected` (tensors or numbers)."""
+    got_t, expected_t = torch.as_tensor(got, dtype=torch.float64), torch.as_tensor(expected, dtype=torch.float64)
+    if got_t.shape != expected_t.shape:
+        raise CheckFailed(f"{what} has the wrong shape: expected {tuple(expected_t.shape)}, got {tuple(got_t.shape)}")
+    if not torch.allclose(got_t, expected_t, atol=atol, rtol=rtol):
+        raise CheckFailed(f"{what} has the wrong value: expected {_short(expected_t)}, got {_short(got_t)}")
+
+
+def _short(value: torch.Tensor) -> str:
+    """A compact printout of a tensor or number for a failure message."""
+    return f"{value.item():.6g}" if value.numel() == 1 else str(value.flatten()[:6].tolist()) + (" ..." if value.numel() > 6 else "")
