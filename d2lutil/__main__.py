@@ -9,6 +9,7 @@ from collections.abc import Sequence
 # Each command lives in the module named here, which defines add_arguments(parser) and main(args).
 COMMANDS = {
     "run": ("d2lutil.runner", "execute the chapter notebooks with papermill into a build folder"),
+    "exercises": ("d2lutil.grading.generate", "generate exercises/ from solutions/ (answers become stubs)"),
 }
 
 
