@@ -4,6 +4,18 @@ A question module in d2lutil/grading/questions/ registers its checks with @quest
 check receives the student's answer (always a function or class the notebook defines)
 and a generator seeded at check time, draws its own inputs, compares with a reference
 implementation, and raises CheckFailed with a plain-words reason when the answer is wrong.
+
+The same check runs in two places. In a notebook, check("<qid>", answer) hands it the real
+object. The grader hands it a proxy for the object that lives in the student's kernel, so
+nothing the student's code does can touch the check or its comparisons. A check therefore:
+- only calls the answer, reads or sets its attributes, calls methods and indexes results
+  (no isinstance/issubclass on it, no wrapping it in a local nn.Module);
+- gets back real values when results are tensors, numbers, strings, bools, None or
+  lists/tuples/dicts of these; anything else (a module, an instance) stays a proxy;
+- passes arguments by copy (tensors, numbers, containers, torch.nn modules, functions or
+  functools.partial of module-level functions): in-place changes the student's code makes to
+  them are not seen, so answers return their results;
+- draws every input from the generator it is given, never from a fixed example.
 """
 from __future__ import annotations
 
