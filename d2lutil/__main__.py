@@ -10,6 +10,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "run": ("d2lutil.runner", "execute the chapter notebooks with papermill into a build folder"),
     "exercises": ("d2lutil.grading.generate", "generate exercises/ from solutions/ (answers become stubs)"),
+    "grade": ("d2lutil.grading.grader", "grade exercise notebooks, one or a folder, into a gradebook"),
 }
 
 

@@ -10,8 +10,8 @@ import torch
 from .registry import CheckFailed, Question, load_questions
 
 
-class GradingTimeout(Exception):
-    """The student's code did not return within the grader's time limit."""
+class AnswerStopped(Exception):
+    """The student's code ran past the grader's time limit or killed its kernel; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,11 @@ def explain_error(err: BaseException) -> str:
         return str(err)
     if isinstance(err, NotImplementedError):
         return "not filled in yet: replace `raise NotImplementedError` with your code"
-    if isinstance(err, GradingTimeout):
+    if isinstance(err, AnswerStopped):
         return str(err)
     message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"your code raised {type(err).__name__}" + (f": {message}" if message else "")
+    name = getattr(err, "remote_name", type(err).__name__)
+    return f"your code raised {name}" + (f": {message}" if message else "")
 
 
 def run_check(question: Question, answer: Any, seed: int | None = None) -> Verdict:
