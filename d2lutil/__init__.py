@@ -4,7 +4,7 @@ from .data import DATASETS, Dataset, DatasetUnavailableError, iterate_batches, l
 from .environment import DEVICES, choose_device, in_colab, seed_everything, versions
 from .models import MODELS, MLP, SmallAlexNet, SmallCNN, SmallInception, make_model
 from .parameters import check_parameters
-from .plotting import plot_histories, plot_learning_curves, plot_lines, save_figure
+from .plotting import plot_histories, plot_image_grid, plot_learning_curves, plot_lines, save_figure
 from .regularizers import make_augment, random_crop, random_flip
 from .results import load_results, save_results
 from .train import Callback, Checkpoint, EarlyStopping, History, StopAtAccuracy, TrainState, evaluate, fit

@@ -1,10 +1,11 @@
-"""Plots of what the chapters measure: learning curves and metric-versus-knob lines."""
+"""Plots of what the chapters measure: learning curves, metric-versus-knob lines, image grids."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -61,3 +62,27 @@ def save_figure(fig: Figure, folder: str | Path, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+def plot_image_grid(rows: Mapping[str, torch.Tensor], labels: Mapping[str, Sequence[int]] | None = None,
+                    title: str = "") -> Figure:
+    """Show a few images per named row (e.g. one row per corruption), each titled with its label."""
+    names = list(rows)
+    cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(names), cols, figsize=(1.3 * cols, 1.4 * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        for c, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c >= len(rows[name]):
+                ax.axis("off")
+                continue
+            image = rows[name][c].detach().cpu().float()
+            image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-8)
+            ax.imshow(image.permute(1, 2, 0).squeeze(-1), cmap="gray" if image.shape[0] == 1 else None)
+            if labels is not None:
+                ax.set_title(f"y={int(labels[name][c])}", fontsize=8)
+        axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
