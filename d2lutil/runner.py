@@ -53,13 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the chapter notebooks and say where the outputs are."""
     import yaml
+    from papermill.exceptions import PapermillExecutionError
 
     notebooks = args.notebooks or chapter_notebooks()
     missing = [str(nb) for nb in notebooks if not nb.is_file()]
     if missing:
         raise ValueError(f"no such notebook: {', '.join(missing)}; the chapters are in {NOTEBOOKS}")
     parameters = {name: yaml.safe_load(value) for name, value in args.parameter}
-    outputs = run_all(notebooks, args.out, parameters, progress=not args.no_progress)
+    try:
+        outputs = run_all(notebooks, args.out, parameters, progress=not args.no_progress)
+    except PapermillExecutionError as err:
+        if err.ename == "ValueError":  # a rejected parameter: say which, without the traceback
+            raise ValueError(err.evalue) from err
+        raise
     out = args.out.resolve()
     print(f"Executed {len(outputs)} notebook(s) into {out}\n  results (JSON): {out / 'results'}\n"
           f"  figures (PNG):  {out / 'figures'}")
