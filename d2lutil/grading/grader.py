@@ -127,14 +127,18 @@ def grade_question(session: KernelSession, question: Question, seed: int) -> Ver
     return run_check(question, answer, question_seed(seed, question.qid))
 
 
-def zero(question: Question, reason: str) -> Verdict:
-    """No points for `question`, with the reason."""
-    return Verdict(question.qid, 0, question.points, reason)
-
-
-def first_tampering(findings: list[Tampering], check_cell: int) -> Tampering | None:
-    """The first finding in or before the question's check cell."""
-    return next((t for t in findings if t.cell <= check_cell), None)
+def why_no_credit(question: Question, checks: dict[str, tuple[int, str]], findings: list[Tampering],
+                  stopped_at: int | None, timeout: float) -> str | None:
+    """Why `question` earns nothing whatever its answer (edited check cell, tampering, time limit), or None."""
+    index, name = checks.get(question.qid, (None, None))
+    if index is None or name != question.answer:
+        return f"the check cell `check({question.qid!r}, {question.answer})` was edited or deleted"
+    tampering = next((t for t in findings if t.cell <= index), None)
+    if tampering is not None:
+        return f"the notebook {tampering.what} in cell {tampering.cell + 1}, before this question's check"
+    if stopped_at is not None and index > stopped_at:
+        return f"not reached: the notebook ran past its {timeout:g} s limit in cell {stopped_at + 1}"
+    return None
 
 
 def grade_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT, seed: int | None = None,
@@ -146,32 +150,23 @@ def grade_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT, seed: int | Non
     checks = {call[0]: (index, call[1]) for index, source in enumerate(sources)
               if source is not None and (call := check_call(source)) is not None}
     chapter = chapter_of(Path(path), {qid: index for qid, (index, _) in checks.items()})
-    questions = [q for qid, q in sorted(load_questions().items()) if qid.startswith(f"{chapter}.")]
+    questions = [q for qid, q in load_questions().items() if qid.startswith(f"{chapter}.")]
     if not questions:
         raise ValueError(f"no questions are registered for chapter {chapter} ({path})")
     findings = find_tampering(sources)
+    verdicts = {}
     with tempfile.TemporaryDirectory(prefix="d2lutil-grade-") as cwd, \
             KernelSession(Path(cwd), call_timeout) as session:
         stopped_at = run_cells(session, sources, timeout)
-        verdicts = []
+        # In notebook order, so a kernel that dies while checking costs only the questions after it.
         for question in sorted(questions, key=lambda q: checks.get(q.qid, (len(sources), ""))[0]):
-            index, name = checks.get(question.qid, (None, None))
-            tampering = first_tampering(findings, index) if index is not None else None
-            if index is None or name != question.answer:
-                verdicts.append(zero(question, f"the check cell `check({question.qid!r}, {question.answer})` "
-                                               "was edited or deleted"))
-            elif tampering is not None:
-                verdicts.append(zero(question, f"the notebook {tampering.what} in cell {tampering.cell + 1}, "
-                                               "before this question's check"))
-            elif stopped_at is not None and index > stopped_at:
-                verdicts.append(zero(question, f"not reached: the notebook ran past its {timeout:g} s limit "
-                                               f"in cell {stopped_at + 1}"))
-            else:
-                try:
-                    verdicts.append(grade_question(session, question, seed))
-                except KernelUnavailable as err:
-                    verdicts.append(zero(question, f"not graded: {err}"))
-    return NotebookGrade(str(path), chapter, verdicts, seed, time.monotonic() - started,
+            reason = why_no_credit(question, checks, findings, stopped_at, timeout)
+            try:
+                verdicts[question.qid] = (Verdict(question.qid, 0, question.points, reason) if reason
+                                          else grade_question(session, question, seed))
+            except KernelUnavailable as err:
+                verdicts[question.qid] = Verdict(question.qid, 0, question.points, f"not graded: {err}")
+    return NotebookGrade(str(path), chapter, [verdicts[q.qid] for q in questions], seed, time.monotonic() - started,
                          f"time limit reached in cell {stopped_at + 1}" if stopped_at is not None else "",
                          [f"cell {t.cell + 1}, line {t.line}: {t.what}" for t in findings])
 
@@ -215,10 +210,10 @@ def write_csv(grades: Sequence[NotebookGrade], path: Path) -> None:
 
 
 def grade_paths(paths: Sequence[Path], timeout: float = DEFAULT_TIMEOUT, seed: int | None = None,
-                progress: bool = True) -> list[NotebookGrade]:
+                call_timeout: float = DEFAULT_CALL_TIMEOUT, progress: bool = True) -> list[NotebookGrade]:
     """Grade every notebook found in `paths`, one fresh kernel each."""
     notebooks = find_notebooks(paths)
-    return [grade_notebook(nb, timeout, seed)
+    return [grade_notebook(nb, timeout, seed, call_timeout)
             for nb in tqdm(notebooks, desc="grading", unit="notebook", disable=not progress or len(notebooks) < 2)]
 
 
@@ -237,13 +232,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, help="write the gradebook as CSV to this file")
     parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
                         help=f"time limit per notebook in seconds (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--call-timeout", type=positive_seconds, default=DEFAULT_CALL_TIMEOUT,
+                        help=f"time limit in seconds for each call the checks make to an answer (default {DEFAULT_CALL_TIMEOUT:g})")
     parser.add_argument("--seed", type=int, help="seed of the inputs the checks draw (default: a fresh random one)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def main(args: argparse.Namespace) -> int:
     """Grade the notebooks, print a table per notebook, and write the gradebook files asked for."""
-    grades = grade_paths(args.paths, args.timeout, args.seed, progress=not args.no_progress)
+    grades = grade_paths(args.paths, args.timeout, args.seed, args.call_timeout, progress=not args.no_progress)
     print("\n\n".join(format_grade(g) for g in grades))
     if len(grades) > 1:
         print(f"\nGraded {len(grades)} notebooks: {sum(g.earned for g in grades)}/{sum(g.points for g in grades)} points in all")

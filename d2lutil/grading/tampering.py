@@ -53,12 +53,25 @@ def d2lutil_aliases(trees: list[ast.Module]) -> set[str]:
                 aliases |= {alias.asname or alias.name.split(".")[0] for alias in node.names if is_d2lutil(alias.name)}
             elif isinstance(node, ast.ImportFrom) and is_d2lutil(node.module):
                 aliases |= {alias.asname or alias.name for alias in node.names}
-    for _ in range(3):  # follow `x = d2l.grading`, `y = x.registry` a few steps
+    for _ in range(3):  # follow `x = d2l.grading`, `y = x.registry`, `m = importlib.import_module("d2lutil")`
         for tree in trees:
             for node in ast.walk(tree):
-                if isinstance(node, ast.Assign) and dotted(node.value).split(".")[0] in aliases:
+                if isinstance(node, ast.Assign) and (names_d2lutil(node.value, aliases) or imports_d2lutil(node.value)):
                     aliases |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return aliases
+
+
+def names_d2lutil(node: ast.AST, aliases: set[str]) -> bool:
+    """True for a name, attribute or item chain (no calls) rooted at a d2lutil alias."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in aliases
+
+
+def imports_d2lutil(node: ast.AST) -> bool:
+    """True for `importlib.import_module("d2lutil...")` or `__import__("d2lutil...")`."""
+    return (isinstance(node, ast.Call) and dotted(node.func).rsplit(".", 1)[-1] in {"import_module", "__import__"}
+            and bool(node.args) and isinstance(node.args[0], ast.Constant) and is_d2lutil(str(node.args[0].value)))
 
 
 def rebinds_check(tree: ast.Module) -> list[ast.AST]:
@@ -91,7 +104,7 @@ def rebinds_check(tree: ast.Module) -> list[ast.AST]:
 def patches_d2lutil(tree: ast.Module, aliases: set[str]) -> list[tuple[ast.AST, str]]:
     """Statements that change d2lutil or sys.modules, with a plain-words description."""
     found = []
-    rooted = lambda node: dotted(node).split(".")[0] in aliases  # noqa: E731
+    rooted = lambda node: names_d2lutil(node, aliases)  # noqa: E731
     for node in ast.walk(tree):
         targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete))
                    else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])

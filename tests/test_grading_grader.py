@@ -1,0 +1,201 @@
+"""The grader: gradebooks, time limits, crashes, and every cheating attempt earning nothing.
+
+The submissions are chapter 1 notebooks written here. They are graded once, together, through
+the command line (`python -m d2lutil grade FOLDER --json --csv`), by a module-scoped fixture.
+"""
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from d2lutil.__main__ import main as cli
+from d2lutil.grading.check import Verdict
+from d2lutil.grading.grader import (NotebookGrade, chapter_of, check_call, find_notebooks, format_grade,
+                                    question_seed, write_csv)
+
+ACCURACY = "def accuracy(scores, y):\n    return float((scores.argmax(dim=1) == y).float().mean())"
+DIAGNOSE = '''def diagnose(train_error, val_error, baseline_error=0.0, tolerance=0.05):
+    bias = train_error - baseline_error > tolerance
+    variance = val_error - train_error > tolerance
+    return ["good fit", "high bias", "high variance", "high bias and high variance"][bias + 2 * variance]'''
+BIAS_VARIANCE = '''def bias_variance(predictions, y):
+    mean = predictions.mean(dim=0)
+    return float(((mean - y) ** 2).mean()), float(predictions.var(dim=0, unbiased=False).mean())'''
+CHECK = {name: f'check("01.{name}", {name})' for name in ("accuracy", "diagnose", "bias_variance")}
+HIDDEN_PATCH = '''mod = getattr(__import__("d2lu" + "til"), "grad" + "ing")
+reg = getattr(mod, "regi" + "stry")
+for q in list(getattr(reg, "QUEST" + "IONS").values()):
+    getattr(reg, "QUEST" + "IONS")[q.qid] = type(q)(q.qid, q.answer, q.points, lambda answer, gen: None)
+setattr(reg, "expect_" + "close", lambda *args, **kwargs: None)
+torch.allclose = lambda *args, **kwargs: True'''
+
+SUBMISSIONS = {
+    "honest": [ACCURACY, CHECK["accuracy"], "1 / 0  # a crash part-way", DIAGNOSE, CHECK["diagnose"],
+               BIAS_VARIANCE, CHECK["bias_variance"]],
+    "redefines_check": [ACCURACY, CHECK["accuracy"], "def check(qid, answer):\n    print('[passed]')",
+                        DIAGNOSE, CHECK["diagnose"], BIAS_VARIANCE, CHECK["bias_variance"]],
+    "hidden_patch": [HIDDEN_PATCH, "def accuracy(scores, y):\n    raise NotImplementedError", CHECK["accuracy"],
+                     "def diagnose(*args):\n    return 'high variance'  # the visible example", CHECK["diagnose"],
+                     "def bias_variance(predictions, y):\n    return 0.25, 1.0  # the visible example's output",
+                     CHECK["bias_variance"]],
+    "uses_reference_and_patches": [
+        ACCURACY, CHECK["accuracy"],
+        "def diagnose(*args):\n    from d2lutil.grading.questions.ch01 import reference_diagnose\n"
+        "    return reference_diagnose(*args)", CHECK["diagnose"],
+        "import d2lutil as d2l\nd2l.grading.registry.expect_close = lambda *a, **k: None",
+        BIAS_VARIANCE, CHECK["bias_variance"]],
+    "edits_checks": ["def accuracy(scores, y):\n    return 0.6  # the visible example's output", CHECK["accuracy"],
+                     DIAGNOSE, 'check("01.diagnose", lambda *args: "high variance")', BIAS_VARIANCE],
+    "infinite_loop": [ACCURACY, CHECK["accuracy"], "while True:\n    pass", DIAGNOSE, CHECK["diagnose"],
+                      BIAS_VARIANCE, CHECK["bias_variance"]],
+    "kills_kernel": [ACCURACY, CHECK["accuracy"], "import os\nos._exit(1)", DIAGNOSE, CHECK["diagnose"],
+                     "def bias_variance(predictions, y):\n    while True:\n        pass", CHECK["bias_variance"]],
+}
+
+
+def submission(cells: list[str]) -> nbformat.NotebookNode:
+    """A chapter 1 exercise notebook with the given code cells after the usual imports."""
+    notebook = new_notebook(cells=[new_markdown_cell("# Chapter 1 exercises"),
+                                   new_code_cell("import torch\nfrom d2lutil.grading import check")]
+                            + [new_code_cell(source) for source in cells])
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade every submission once through the CLI; return the JSON gradebook by name, the CSV and file hashes."""
+    folder = tmp_path_factory.mktemp("submissions")
+    hashes = {}
+    for name, cells in SUBMISSIONS.items():
+        path = folder / name / "01_generalization_gap.ipynb"
+        path.parent.mkdir()
+        nbformat.write(submission(cells), path)
+        hashes[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+    book_json, book_csv = folder / "gradebook.json", folder / "gradebook.csv"
+    assert cli(["grade", str(folder), "--timeout", "20", "--call-timeout", "5", "--no-progress",
+                "--json", str(book_json), "--csv", str(book_csv)]) == 0
+    grades = {Path(g["path"]).parent.name: g for g in json.loads(book_json.read_text())}
+    return grades, book_csv.read_text(), hashes
+
+
+def points(grade: dict) -> dict[str, int]:
+    """Points earned per question id."""
+    return {q["qid"]: q["earned"] for q in grade["questions"]}
+
+
+def reasons(grade: dict) -> dict[str, str]:
+    """The reason given per question id."""
+    return {q["qid"]: q["reason"] for q in grade["questions"]}
+
+
+def test_an_honest_notebook_earns_full_marks_despite_a_crash_part_way(graded):
+    grades, _, _ = graded
+    assert points(grades["honest"]) == {"01.accuracy": 1, "01.diagnose": 2, "01.bias_variance": 2}
+    assert grades["honest"]["earned"] == grades["honest"]["points"] == 5 and grades["honest"]["tampering"] == []
+
+
+def test_redefining_check_earns_nothing_for_the_questions_after_it(graded):
+    grade = graded[0]["redefines_check"]
+    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 0, "01.bias_variance": 0}
+    assert "redefines `check` in cell 5" in reasons(grade)["01.diagnose"]
+
+
+def test_a_hidden_monkeypatch_of_the_registry_torch_and_comparisons_earns_nothing(graded):
+    grade = graded[0]["hidden_patch"]
+    assert grade["tampering"] == [], "this patch is disguised so that only the grader's isolation can defeat it"
+    assert grade["earned"] == 0
+    assert reasons(grade)["01.accuracy"].startswith("not filled in yet")
+    assert "should be" in reasons(grade)["01.diagnose"]
+    assert "wrong value" in reasons(grade)["01.bias_variance"]
+
+
+def test_calling_the_reference_or_patching_d2lutil_earns_nothing(graded):
+    grade = graded[0]["uses_reference_and_patches"]
+    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 0, "01.bias_variance": 0}
+    assert "reaches into the grader's code" in reasons(grade)["01.diagnose"]
+    assert "changes `d2l.grading.registry.expect_close`" in " ".join(grade["tampering"])
+
+
+def test_edited_or_deleted_check_cells_and_hard_coded_outputs_earn_nothing(graded):
+    grade = graded[0]["edits_checks"]
+    assert grade["earned"] == 0
+    assert "expected" in reasons(grade)["01.accuracy"] and "got 0.6" in reasons(grade)["01.accuracy"]
+    assert reasons(grade)["01.diagnose"] == "the check cell `check('01.diagnose', diagnose)` was edited or deleted"
+    assert "was edited or deleted" in reasons(grade)["01.bias_variance"]
+
+
+def test_an_infinite_loop_costs_only_the_later_questions(graded):
+    grade = graded[0]["infinite_loop"]
+    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 0, "01.bias_variance": 0}
+    assert "not reached: the notebook ran past its 20 s limit in cell 5" in reasons(grade)["01.diagnose"]
+    assert grade["stopped"] == "time limit reached in cell 5"
+
+
+def test_a_dead_kernel_and_a_hanging_answer_cost_only_their_own_questions(graded):
+    grade = graded[0]["kills_kernel"]
+    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 2, "01.bias_variance": 0}
+    assert reasons(grade)["01.bias_variance"] == "your code did not return within 5 s"
+
+
+def test_gradebook_csv_has_a_row_per_question_and_submissions_are_untouched(graded):
+    grades, book_csv, hashes = graded
+    rows = book_csv.strip().splitlines()
+    assert rows[0] == "notebook,chapter,question,earned,points,reason"
+    assert len(rows) == 1 + 3 * len(SUBMISSIONS)
+    assert all(hashlib.sha256(path.read_bytes()).hexdigest() == digest for path, digest in hashes.items())
+    assert all(isinstance(g["seed"], int) for g in grades.values()), "each grade records the seed of its inputs"
+
+
+def test_check_call_recognizes_only_an_untouched_check_cell():
+    assert check_call('check("01.accuracy", accuracy)') == ("01.accuracy", "accuracy")
+    assert check_call('check( "01.accuracy" ,accuracy )  ') == ("01.accuracy", "accuracy")
+    for edited in ['check("01.accuracy", lambda s, y: 1.0)', 'check("01.accuracy", accuracy)\nx = 1',
+                   'check("01.accuracy", accuracy, seed=0)', "check(qid, accuracy)", "check(", "%time check('a', b)"]:
+        assert check_call(edited) is None, edited
+
+
+def test_chapter_comes_from_the_file_name_or_the_check_cells():
+    assert chapter_of(Path("alice/02_weight_decay.ipynb"), {}) == "02"
+    assert chapter_of(Path("alice_03_dropout.ipynb"), {}) == "03"
+    assert chapter_of(Path("submission.ipynb"), {"04.early_stopper": 3}) == "04"
+    with pytest.raises(ValueError, match="cannot tell the chapter"):
+        chapter_of(Path("submission.ipynb"), {})
+
+
+def test_question_seeds_differ_by_question_and_repeat_by_seed():
+    assert question_seed(1, "01.accuracy") == question_seed(1, "01.accuracy")
+    assert len({question_seed(1, "01.accuracy"), question_seed(2, "01.accuracy"), question_seed(1, "01.diagnose")}) == 3
+
+
+def test_find_notebooks_walks_folders_and_refuses_other_paths(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".ipynb_checkpoints").mkdir()
+    for path in [tmp_path / "a" / "01_x.ipynb", tmp_path / "a" / ".ipynb_checkpoints" / "01_x.ipynb", tmp_path / "b.ipynb"]:
+        path.write_text("{}")
+    assert find_notebooks([tmp_path]) == [tmp_path / "a" / "01_x.ipynb", tmp_path / "b.ipynb"]
+    with pytest.raises(ValueError, match="is not a notebook"):
+        find_notebooks([tmp_path / "missing.ipynb"])
+    with pytest.raises(ValueError, match="no notebooks found"):
+        find_notebooks([tmp_path / "a" / ".ipynb_checkpoints"])
+
+
+def test_format_grade_and_csv_show_points_and_reasons(tmp_path):
+    grade = NotebookGrade("x/01_a.ipynb", "01", [Verdict("01.accuracy", 1, 1, "passed"),
+                                                  Verdict("01.diagnose", 0, 2, "not filled in yet")], seed=7, seconds=1.0)
+    table = format_grade(grade)
+    assert table.splitlines()[0] == "x/01_a.ipynb: 1/3 points"
+    assert re.search(r"01\.diagnose +0/2  not filled in yet", table)
+    write_csv([grade], tmp_path / "book.csv")
+    assert (tmp_path / "book.csv").read_text().splitlines()[2] == "x/01_a.ipynb,01,01.diagnose,0,2,not filled in yet"
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    assert cli(["grade", str(tmp_path / "nothing.ipynb")]) == 2
+    assert "is not a notebook" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli(["grade", str(tmp_path), "--timeout", "0"])
