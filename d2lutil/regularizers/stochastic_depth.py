@@ -1,0 +1,81 @@
+"""Stochastic depth (Huang et al., 2016): randomly skip whole residual branches while training."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..validate import check_positive_int, check_probability
+
+
+def check_drop_rate(name: str, p: float) -> float:
+    """Return `p` if it lies in [0, 1) (a branch dropped always would never learn), else raise a ValueError."""
+    if check_probability(name, p) >= 1:
+        raise ValueError(f"{name}={p!r} is not allowed; it must be a number in [0, 1)")
+    return float(p)
+
+
+def drop_path(X: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """Zero each example's whole tensor with probability p and scale the kept ones by 1 / (1 - p)."""
+    if not training or check_drop_rate("p", p) == 0:
+        return X
+    keep = torch.rand((X.shape[0],) + (1,) * (X.ndim - 1), device=X.device) >= p
+    return X * keep.to(X.dtype) / (1 - p)
+
+
+class DropPath(nn.Module):
+    """`drop_path` as a layer: active in training mode, the identity in eval mode."""
+
+    def __init__(self, p: float = 0.1) -> None:
+        super().__init__()
+        self.p = check_drop_rate("p", p)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Drop whole examples of X with probability p while training."""
+        return drop_path(X, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def linear_drop_rates(num_blocks: int, final_rate: float) -> list[float]:
+    """The linear decay rule: block l of L (1-based) is dropped with probability (l / L) * final_rate."""
+    check_positive_int("num_blocks", num_blocks)
+    check_drop_rate("final_rate", final_rate)
+    return [final_rate * block / num_blocks for block in range(1, num_blocks + 1)]
+
+
+def conv3x3(channels: int, batch_norm: bool) -> list[nn.Module]:
+    """A 3x3 same-size convolution, followed by batch normalization if asked."""
+    return [nn.Conv2d(channels, channels, 3, padding=1, bias=not batch_norm)] + (
+        [nn.BatchNorm2d(channels)] if batch_norm else [])
+
+
+class ResidualBlock(nn.Module):
+    """relu(X + DropPath(conv-bn-relu-conv-bn(X))): a residual block whose branch stochastic depth may skip."""
+
+    def __init__(self, channels: int, drop_rate: float = 0.0, batch_norm: bool = True) -> None:
+        super().__init__()
+        self.branch = nn.Sequential(*conv3x3(channels, batch_norm), nn.ReLU(), *conv3x3(channels, batch_norm))
+        self.drop_path = DropPath(drop_rate)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Add the (possibly dropped) residual branch to the identity path."""
+        return torch.relu(X + self.drop_path(self.branch(X)))
+
+
+class SmallResNet(nn.Module):
+    """A stem convolution, `num_blocks` residual blocks with linearly decaying survival, global pooling, a head."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: int = 16, num_blocks: int = 3,
+                 drop_path: float = 0.0, batch_norm: bool = True) -> None:
+        super().__init__()
+        check_positive_int("channels", channels)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=not batch_norm),
+                                  *([nn.BatchNorm2d(channels)] if batch_norm else []), nn.ReLU())
+        self.blocks = nn.Sequential(*(ResidualBlock(channels, rate, batch_norm)
+                                      for rate in linear_drop_rates(num_blocks, drop_path)))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Class scores for a batch of images."""
+        return self.head(self.blocks(self.stem(X)))
