@@ -1,10 +1,14 @@
-"""The training loop: per-epoch history, a progress bar, and callbacks for stopping and resuming."""
+"""The training loop: per-epoch history, a progress bar, callbacks for stopping and resuming, and a fast GPU path."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import os
+import re
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -12,10 +16,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Dataset, iterate_batches
-from .validate import check_nonnegative, check_positive_int
+from .validate import check_choice, check_nonnegative, check_positive_int
 
 Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+AMP_MODES = ("auto", "bf16", "fp16")
+DRIVE_PREFIX = "drive:"
 
 
 @dataclass
@@ -56,6 +62,7 @@ class TrainState:
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     epoch: int = 0
     stop: bool = False
+    scaler: torch.amp.GradScaler | None = None
 
 
 class Callback:
@@ -162,6 +169,8 @@ class Checkpoint(Callback):
         state.epoch = self.resumed_from = saved["epoch"]
         state.stop = saved["stop"]
         state.generator.set_state(saved["generator"])
+        if state.scaler is not None and saved.get("scaler") is not None:
+            state.scaler.load_state_dict(saved["scaler"])
         torch.set_rng_state(saved["torch_rng"])
         if torch.cuda.is_available() and saved["cuda_rng"] is not None:
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
@@ -179,24 +188,91 @@ class Checkpoint(Callback):
             "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
             "history": state.history.as_dict(), "epoch": state.epoch, "stop": state.stop,
             "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "scaler": state.scaler.state_dict() if state.scaler is not None else None,
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "callbacks": [callback.state_dict() for callback in self.callbacks],
         }, tmp)
         os.replace(tmp, self.path)
 
 
+def amp_dtype(amp: str | None, device: torch.device | str) -> torch.dtype | None:
+    """The autocast dtype of a mixed-precision mode on `device` ('auto': bfloat16 where supported, else float16)."""
+    if amp is None:
+        return None
+    check_choice("amp", amp, AMP_MODES)
+    device = torch.device(device)
+    bf16_ok = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
+    if amp == "bf16" and not bf16_ok:
+        raise ValueError(f"amp='bf16' is not supported on {device}; use amp='auto' or 'fp16'")
+    return torch.bfloat16 if amp == "bf16" or (amp == "auto" and bf16_ok) else torch.float16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Autocast to `dtype` on `device`; a no-op when `dtype` is None (full precision)."""
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def make_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler | None:
+    """A gradient scaler for float16 training (bfloat16 and full precision need none)."""
+    return torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+
+
+def resolve_checkpoint_dir(folder: str | Path) -> Path:
+    """The checkpoint folder; 'drive:SUBFOLDER' mounts Google Drive on Colab and points inside it."""
+    text = str(folder)
+    if not text:
+        raise ValueError("checkpoint_dir='' is not allowed; give a folder, or 'drive:SUBFOLDER' on Colab")
+    if not text.startswith(DRIVE_PREFIX):
+        return Path(text)
+    if "google.colab" not in sys.modules:
+        raise ValueError(f"checkpoint_dir={text!r} needs Google Colab (Google Drive is mounted there); "
+                         "outside Colab give a local folder such as 'checkpoints'")
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+    return Path("/content/drive/MyDrive") / text[len(DRIVE_PREFIX):].strip("/")
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The raw bytes of a tensor of any dtype, on the CPU."""
+    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+
+
+def run_fingerprint(net: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, seed: int, batch_size: int,
+                    augment: Augment | None = None, amp: str | None = None) -> str:
+    """A short hash of what determines a run (initial weights, data, optimizer, seed...), naming its checkpoint."""
+    digest = hashlib.sha256(repr((
+        repr(net), data.name, tuple(data.X_train.shape), tuple(data.X_test.shape), seed, batch_size, amp,
+        type(optimizer).__name__, [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups],
+    )).encode())
+    probe = (data.X_train[:64], data.y_train[:64])
+    if augment is not None:
+        probe = augment(probe[0].clone(), probe[1].clone(), torch.Generator().manual_seed(0))
+    for tensor in (*net.state_dict().values(), data.y_train, *probe):
+        digest.update(_tensor_bytes(tensor))
+    return digest.hexdigest()[:16]
+
+
+def checkpoint_path(folder: str | Path, desc: str, fingerprint: str) -> Path:
+    """folder/<desc>-<fingerprint>.pt: one file per distinct run, so a rerun resumes its own run only."""
+    slug = re.sub(r"[^A-Za-z0-9.+-]+", "-", desc).strip("-") or "run"
+    return resolve_checkpoint_dir(folder) / f"{slug}-{fingerprint}.pt"
+
+
 @torch.no_grad()
 def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024,
-             loss_fn: Callable | None = None) -> tuple[float, float]:
-    """Mean loss and accuracy of `net` on (X, y), in eval mode, batch by batch."""
+             loss_fn: Callable | None = None, amp: str | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of `net` on (X, y), in eval mode, batch by batch (autocast when `amp` is set)."""
     loss_fn = loss_fn or nn.functional.cross_entropy
+    precision = autocast(X.device, amp_dtype(amp, X.device))
     was_training = net.training
     net.eval()
     total_loss, correct = 0.0, 0
-    for Xb, yb in iterate_batches(X, y, batch_size, shuffle=False):
-        scores = net(Xb)
-        total_loss += float(loss_fn(scores, yb)) * len(yb)
-        correct += int((scores.argmax(dim=1) == yb).sum())
+    with precision:
+        for Xb, yb in iterate_batches(X, y, batch_size, shuffle=False):
+            scores = net(Xb)
+            total_loss += float(loss_fn(scores, yb)) * len(yb)
+            correct += int((scores.argmax(dim=1) == yb).sum())
     net.train(was_training)
     return total_loss / len(y), correct / len(y)
 
@@ -204,18 +280,35 @@ def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int =
 def train_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
                 loss_fn: Callable, batch_size: int, generator: torch.Generator,
                 augment: Augment | None = None, before_step: Callable[[], None] | None = None,
-                after_step: Callable[[], None] | None = None) -> None:
-    """One pass of minibatch gradient steps over (X, y) in a fresh random order."""
+                after_step: Callable[[], None] | None = None, amp: str | None = None,
+                scaler: torch.amp.GradScaler | None = None) -> None:
+    """One pass of minibatch gradient steps over (X, y) in a fresh random order.
+
+    With `amp`, forward passes run under autocast; float16 scales the loss with `scaler` (a new one
+    if None; `fit` keeps one across epochs) and unscales gradients before `before_step` sees them.
+    """
+    dtype = amp_dtype(amp, X.device)
+    scaler = scaler if scaler is not None else make_scaler(X.device, dtype)
+    precision = autocast(X.device, dtype)
     net.train()
     for Xb, yb in iterate_batches(X, y, batch_size, shuffle=True, generator=generator):
         if augment is not None:
             Xb, yb = augment(Xb, yb, generator)
-        loss = loss_fn(net(Xb), yb)
+        with precision:
+            loss = loss_fn(net(Xb), yb)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
         if before_step is not None:
             before_step()
-        optimizer.step()
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
         if after_step is not None:
             after_step()
 
@@ -229,39 +322,62 @@ def order_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
     return others + checkpoints
 
 
+def to_channels_last(net: nn.Module, data: Dataset) -> tuple[nn.Module, Dataset]:
+    """The model and image tensors in channels_last memory order, which GPU convolutions run fastest in."""
+    if data.X_train.ndim != 4:
+        return net, data
+    fmt = torch.channels_last
+    return net.to(memory_format=fmt), replace(data, X_train=data.X_train.contiguous(memory_format=fmt),
+                                              X_test=data.X_test.contiguous(memory_format=fmt))
+
+
 def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_size: int = 128,
         optimizer: torch.optim.Optimizer | None = None, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
         loss_fn: Callable | None = None, augment: Augment | None = None, callbacks: Sequence[Callback] = (),
         device: torch.device | str | None = None, seed: int = 0, progress: bool = True,
-        desc: str = "training") -> History:
+        desc: str = "training", amp: str | None = None, channels_last: bool = False,
+        compile_model: bool = False, checkpoint_dir: str | Path | None = None) -> History:
     """Train `net` on `data` for up to `num_epochs` epochs and return the per-epoch history.
 
     The data is moved to the device once; batches are sliced there in an order drawn from a
     generator seeded with `seed`. Without an `optimizer`, plain SGD with `lr` is used. The
     history holds the loss and accuracy on the whole training and test sets after each epoch.
+
+    The fast path, all off by default: `amp` ('auto', 'bf16' or 'fp16') trains in mixed precision,
+    `channels_last` stores images channels-last for convolutions, `compile_model` runs the model
+    through `torch.compile`. With `checkpoint_dir` (a folder, or 'drive:SUBFOLDER' for Google Drive
+    on Colab) every epoch is checkpointed there and a rerun of the same run resumes where it stopped.
     """
     check_positive_int("num_epochs", num_epochs)
     check_positive_int("batch_size", batch_size)
     device = torch.device(device) if device is not None else next(net.parameters()).device
+    dtype = amp_dtype(amp, device)
     net.to(device)
     data = data.to(device)
+    if channels_last:
+        net, data = to_channels_last(net, data)
     optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    state = TrainState(net, optimizer, History(), torch.Generator().manual_seed(seed), scheduler)
+    state = TrainState(net, optimizer, History(), torch.Generator().manual_seed(seed), scheduler,
+                       scaler=make_scaler(device, dtype))
+    if checkpoint_dir is not None:
+        fingerprint = run_fingerprint(net, data, optimizer, seed, batch_size, augment, amp)
+        callbacks = [*callbacks, Checkpoint(checkpoint_path(checkpoint_dir, desc, fingerprint))]
     callbacks = order_callbacks(callbacks)
+    model = torch.compile(net) if compile_model else net
     for callback in callbacks:
         callback.on_train_begin(state)
     before_step = lambda: [callback.on_before_step(state) for callback in callbacks]  # noqa: E731
     after_step = lambda: [callback.on_batch_end(state) for callback in callbacks]  # noqa: E731
     bar = tqdm(total=num_epochs, initial=state.epoch, desc=desc, disable=not progress, leave=False)
     while state.epoch < num_epochs and not state.stop:
-        train_epoch(net, data.X_train, data.y_train, optimizer, loss_fn, batch_size, state.generator, augment,
-                    before_step if callbacks else None, after_step if callbacks else None)
+        train_epoch(model, data.X_train, data.y_train, optimizer, loss_fn, batch_size, state.generator, augment,
+                    before_step if callbacks else None, after_step if callbacks else None, amp, state.scaler)
         if scheduler is not None:
             scheduler.step()
         state.epoch += 1
-        train_loss, train_acc = evaluate(net, data.X_train, data.y_train)
-        test_loss, test_acc = evaluate(net, data.X_test, data.y_test)
+        train_loss, train_acc = evaluate(model, data.X_train, data.y_train, amp=amp)
+        test_loss, test_acc = evaluate(model, data.X_test, data.y_test, amp=amp)
         state.history.append(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
         bar.update()
         bar.set_postfix(train_acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")

@@ -1,0 +1,155 @@
+"""Training throughput of d2lutil's loop against a DataLoader loop and a hand-written loop (a benchmark, not a test).
+
+Same model, same data, same optimizer, same machine, in one run: every (loop, repeat) trains in a
+fresh process, in an interleaved order so that load from other programs hits every loop alike,
+and the medians are reported with their ratios and each loop's peak memory.
+
+    python benchmarks/throughput.py                      # MLP on MNIST-sized synthetic data
+    python benchmarks/throughput.py --model cnn --n 20000 --shape 3 32 32 --device auto --amp auto
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import d2lutil as d2l
+from d2lutil.train import AMP_MODES, train_epoch
+
+LOOPS = ("d2lutil", "DataLoader(TensorDataset)", "hand-written")
+
+
+def make_setup(args: argparse.Namespace, device: torch.device) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The model and synthetic data every loop trains on, built from the same seed."""
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(args.n, *args.shape, generator=gen).to(device)
+    y = torch.randint(0, 10, (args.n,), generator=gen).to(device)
+    torch.manual_seed(0)
+    net = d2l.make_model(args.model, args.shape, hidden=args.hidden).to(device)
+    return net, X, y
+
+
+def step(net: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, Xb: torch.Tensor,
+         yb: torch.Tensor) -> None:
+    """One plain minibatch SGD step, as a learner would write it."""
+    loss = loss_fn(net(Xb), yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def dataloader_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                     loss_fn: nn.Module, batch_size: int, generator: torch.Generator) -> None:
+    """The idiomatic PyTorch epoch: a DataLoader over a TensorDataset, shuffled."""
+    for Xb, yb in DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True, generator=generator):
+        step(net, optimizer, loss_fn, Xb, yb)
+
+
+def handwritten_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                      loss_fn: nn.Module, batch_size: int, generator: torch.Generator) -> None:
+    """The shortest in-memory epoch: one permutation, then slices of it."""
+    order = torch.randperm(len(y), generator=generator).to(X.device)
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        step(net, optimizer, loss_fn, X[idx], y[idx])
+
+
+def d2lutil_epoch(args: argparse.Namespace) -> Callable:
+    """d2lutil's own epoch (what `fit` runs between evaluations), with the benchmark's fast-path options."""
+    def epoch(net, X, y, optimizer, loss_fn, batch_size, generator):
+        train_epoch(net, X, y, optimizer, loss_fn, batch_size, generator, amp=args.amp)
+    return epoch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work so that a timer reads the real time."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(loop: str, args: argparse.Namespace) -> dict[str, float]:
+    """Train with one loop for args.epochs epochs (after a warm-up epoch); samples/s and peak memory."""
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    device = d2l.choose_device(args.device)
+    net, X, y = make_setup(args, device)
+    epoch = {"d2lutil": d2lutil_epoch(args), "DataLoader(TensorDataset)": dataloader_epoch,
+             "hand-written": handwritten_epoch}[loop]
+    optimizer, loss_fn = torch.optim.SGD(net.parameters(), lr=0.01), nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+    net.train()
+    epoch(net, X, y, optimizer, loss_fn, args.batch_size, generator)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(args.epochs):
+        epoch(net, X, y, optimizer, loss_fn, args.batch_size, generator)
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return {"samples_per_s": args.epochs * args.n / seconds, "peak_mib": peak / 2**20}
+
+
+def run_isolated(loop: str, args: argparse.Namespace) -> dict[str, float]:
+    """`measure` in a fresh process, so that each loop's peak memory is its own."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(measure, (loop, args))
+
+
+def report(samples: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    """Print the median throughput of each loop, its ratio to the others, and its peak memory."""
+    median = {loop: statistics.median(s["samples_per_s"] for s in runs) for loop, runs in samples.items()}
+    device = d2l.choose_device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or platform.machine()}"
+    print(f"\n{args.model} {args.hidden if args.model == 'mlp' else ''} on {args.n} x {tuple(args.shape)} synthetic data, "
+          f"batch {args.batch_size}, {args.epochs} epochs x {args.repeats} repeats, device {device} ({where}), "
+          f"{args.threads or torch.get_num_threads()} threads, amp={args.amp}, torch {torch.__version__}")
+    print(f"{'loop':28s} {'samples/s (median)':>19s} {'min':>9s} {'max':>9s} {'peak MiB':>9s}")
+    for loop, runs in samples.items():
+        rates = [s["samples_per_s"] for s in runs]
+        print(f"{loop:28s} {median[loop]:19,.0f} {min(rates):9,.0f} {max(rates):9,.0f} "
+              f"{statistics.median(s['peak_mib'] for s in runs):9,.0f}")
+    ours = median["d2lutil"]
+    print(f"\nd2lutil / DataLoader(TensorDataset): {ours / median['DataLoader(TensorDataset)']:.2f}x  (target >= 1.3x)")
+    print(f"d2lutil / hand-written:              {ours / median['hand-written']:.2f}x  (target >= 0.90x)")
+
+
+def parse_args() -> argparse.Namespace:
+    """The benchmark's knobs."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="mlp", choices=d2l.MODELS)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[512], help="the MLP's hidden widths")
+    parser.add_argument("--n", type=int, default=60000, help="training examples")
+    parser.add_argument("--shape", type=int, nargs=3, default=[1, 28, 28], metavar=("C", "H", "W"))
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per repeat (after one warm-up epoch)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of each loop; medians are reported")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu", choices=d2l.DEVICES)
+    parser.add_argument("--amp", default=None, choices=AMP_MODES, help="mixed precision for d2lutil's loop")
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Measure every loop `repeats` times, interleaved, and print the report."""
+    args = parse_args()
+    samples: dict[str, list[dict[str, float]]] = {loop: [] for loop in LOOPS}
+    for repeat in range(args.repeats):
+        for loop in LOOPS[repeat % len(LOOPS):] + LOOPS[:repeat % len(LOOPS)]:
+            samples[loop].append(run_isolated(loop, args))
+            print(f"repeat {repeat + 1}/{args.repeats} {loop:28s} {samples[loop][-1]['samples_per_s']:,.0f} samples/s",
+                  flush=True)
+    report(samples, args)
+
+
+if __name__ == "__main__":
+    main()
