@@ -32,12 +32,30 @@ def run_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any] | Non
     return output
 
 
+def profile_parameters(notebook: Path, profile: str | None) -> dict[str, Any]:
+    """The parameters of `notebook` in params/<name>.<profile>.yaml ({} for the default profile, None)."""
+    import yaml
+
+    if profile is None:
+        return {}
+    path = notebook.parent / "params" / f"{notebook.stem}.{profile}.yaml"
+    if not path.is_file():
+        found = sorted(p.name for p in path.parent.glob(f"{notebook.stem}.*.yaml"))
+        raise ValueError(f"profile={profile!r}: no {path}; the profiles of {notebook.name} are {found or 'none'}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
 def run_all(notebooks: Sequence[Path], out_dir: Path, parameters: dict[str, Any] | None = None,
-            progress: bool = True) -> list[Path]:
-    """Execute every notebook in order with a progress bar; return the executed notebooks' paths."""
+            progress: bool = True, profile: str | None = None) -> list[Path]:
+    """Execute every notebook in order with a progress bar; return the executed notebooks' paths.
+
+    With a `profile` (such as 'full'), each notebook first takes the values of its params/<name>.<profile>.yaml;
+    `parameters` override them.
+    """
+    profiles = {notebook: profile_parameters(notebook, profile) for notebook in notebooks}
     outputs = []
     for notebook in tqdm(notebooks, desc="chapters", unit="notebook", disable=not progress):
-        outputs.append(run_notebook(notebook, out_dir, parameters))
+        outputs.append(run_notebook(notebook, out_dir, {**profiles[notebook], **(parameters or {})}))
     return outputs
 
 
@@ -47,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("build"), help="folder for executed notebooks, results, figures")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override a notebook parameter (VALUE is read as YAML: 3, 0.5, true, cifar10)")
+    parser.add_argument("--profile", help="run each notebook with its notebooks/params/<name>.<PROFILE>.yaml, "
+                                          "e.g. 'full' for the GPU-sized run (default: the quick CPU profile)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -61,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"no such notebook: {', '.join(missing)}; the chapters are in {NOTEBOOKS}")
     parameters = {name: yaml.safe_load(value) for name, value in args.parameter}
     try:
-        outputs = run_all(notebooks, args.out, parameters, progress=not args.no_progress)
+        outputs = run_all(notebooks, args.out, parameters, progress=not args.no_progress, profile=args.profile)
     except PapermillExecutionError as err:
         if err.ename == "ValueError":  # a rejected parameter: say which, without the traceback
             raise ValueError(err.evalue) from err

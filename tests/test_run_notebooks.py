@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lutil.runner import NOTEBOOKS, chapter_notebooks, run_notebook
+from d2lutil.runner import NOTEBOOKS, chapter_notebooks, profile_parameters, run_all, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = NOTEBOOKS / "06_randomization_tests.ipynb"
@@ -59,3 +59,17 @@ def test_the_notebooks_folder_is_never_an_output(tmp_path):
 def test_unknown_notebook_is_reported(tmp_path):
     result = run_cli("run", "notebooks/99_missing.ipynb", "--out", str(tmp_path))
     assert result.returncode == 2 and "no such notebook" in result.stderr
+
+
+def test_a_profile_supplies_values_that_parameters_override(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("d2lutil.runner.run_notebook", lambda nb, out, params: seen.setdefault(nb.name, params))
+    run_all([CHAPTER], tmp_path, {"num_epochs": 3}, progress=False, profile="full")
+    params = seen[CHAPTER.name]
+    assert params["dataset"] == "cifar10" and params["model"] == "inception" and params["num_epochs"] == 3
+
+
+def test_an_unknown_profile_names_the_profiles_there_are(tmp_path):
+    assert profile_parameters(CHAPTER, None) == {}
+    with pytest.raises(ValueError, match=r"profile='huge'.*06_randomization_tests\.full\.yaml"):
+        profile_parameters(CHAPTER, "huge")
