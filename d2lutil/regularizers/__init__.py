@@ -1,3 +1,7 @@
 """Regularizers of the course, one module per family; everything public is re-exported here."""
 from .augment import make_augment, random_crop, random_flip
 from .dropout import Dropout, all_keep_masks, dropout, ensemble_mean, keep_mask, mask_probabilities, mc_dropout_predict, predictive_entropy, thinned_outputs
+from .mixing import cutmix, from_torchvision, make_mixing, mixup
+from .losses import DistillationLoss, LabelSmoothingLoss, attach_teacher_scores, distillation_loss, smooth_labels, soft_target_loss
+from .stochastic_depth import DropPath, ResidualBlock, SmallResNet, drop_path, linear_drop_rates
+from .constraints import GaussianNoise, GradientClipping, GradientNormMonitor, MaxNorm, apply_max_norm, clip_gradients, gradient_norm, unit_norms

@@ -15,6 +15,7 @@ from ..validate import check_choice, check_nonnegative
 from .mixing import check_positive
 
 CLIP_MODES = ("norm", "value")
+CONSTRAINED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def gradient_norm(parameters: Iterable[nn.Parameter]) -> float:
@@ -65,7 +66,7 @@ class GradientNormMonitor(Callback):
 
 def constrained_weights(net: nn.Module) -> list[torch.Tensor]:
     """The weights of every linear and convolutional layer (biases and normalization layers excluded)."""
-    return [m.weight for m in net.modules() if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
+    return [m.weight for m in net.modules() if isinstance(m, CONSTRAINED_LAYERS)]
 
 
 def unit_norms(net: nn.Module) -> torch.Tensor:

@@ -64,17 +64,23 @@ class ResidualBlock(nn.Module):
 
 
 class SmallResNet(nn.Module):
-    """A stem convolution, `num_blocks` residual blocks with linearly decaying survival, global pooling, a head."""
+    """A stem convolution, `num_blocks` residual blocks with linearly decaying survival, pooling, a linear head.
+
+    The features are average-pooled to a `pooled_size` x `pooled_size` grid (not to one value per
+    channel), so the head still sees where a stroke is: on 8x8 digits this learns far faster.
+    """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: int = 16, num_blocks: int = 3,
-                 drop_path: float = 0.0, batch_norm: bool = True) -> None:
+                 drop_path: float = 0.0, batch_norm: bool = True, pooled_size: int = 4) -> None:
         super().__init__()
         check_positive_int("channels", channels)
+        check_positive_int("pooled_size", pooled_size)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=not batch_norm),
                                   *([nn.BatchNorm2d(channels)] if batch_norm else []), nn.ReLU())
         self.blocks = nn.Sequential(*(ResidualBlock(channels, rate, batch_norm)
                                       for rate in linear_drop_rates(num_blocks, drop_path)))
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(pooled_size), nn.Flatten(),
+                                  nn.Linear(channels * pooled_size**2, num_classes))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Class scores for a batch of images."""
