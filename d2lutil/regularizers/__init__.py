@@ -5,3 +5,4 @@ from .mixing import cutmix, from_torchvision, make_mixing, mixup
 from .losses import DistillationLoss, LabelSmoothingLoss, attach_teacher_scores, distillation_loss, smooth_labels, soft_target_loss
 from .stochastic_depth import DropPath, ResidualBlock, SmallResNet, drop_path, linear_drop_rates
 from .constraints import GaussianNoise, GradientClipping, GradientNormMonitor, MaxNorm, apply_max_norm, clip_gradients, gradient_norm, unit_norms
+from .penalties import PENALTIES, decay_groups, elastic_net_penalty, l1_penalty, l2_penalty, non_weights, penalized_loss, penalty, sgd_weight_decay_step, sparsity, weight_norm, weights
