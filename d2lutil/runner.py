@@ -24,6 +24,7 @@ def run_notebook(notebook: Path, out_dir: Path, parameters: dict[str, Any] | Non
     out_dir = out_dir.resolve()
     if out_dir == notebook.resolve().parent:
         raise ValueError(f"out_dir={str(out_dir)!r} is the notebooks' own folder; choose another so no source is overwritten")
+    out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
     params = {"results_dir": str(out_dir / "results"), "figures_dir": str(out_dir / "figures"),
               "progress": False, **(parameters or {})}
