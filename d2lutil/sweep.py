@@ -143,8 +143,10 @@ def _saved_results(folder: Path, notebook: Path) -> Path:
     """The results JSON a point's notebook saved into its results folder."""
     saved = sorted(folder.glob("*.json"))
     preferred = folder / f"{notebook.stem}.json"
-    if preferred in saved or len(saved) == 1:
-        return preferred if preferred in saved else saved[0]
+    if preferred in saved:
+        return preferred
+    if len(saved) == 1:
+        return saved[0]
     raise RuntimeError(f"the notebook saved {len(saved)} JSON files into results_dir; expected {notebook.stem}.json")
 
 
@@ -191,22 +193,26 @@ def _run_local(tasks: dict[str, dict], run: Callable[..., Outcome], workers: int
     gpus = context.Queue()
     for gpu in gpu_assignments(workers, torch.cuda.device_count()):
         gpus.put(gpu)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_use_gpu, initargs=(gpus,)) as pool:
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_use_gpu, initargs=(gpus,)) as pool:
         futures = {pool.submit(run, parameters=params, point=point): point for point, params in tasks.items()}
         for future in as_completed(futures):
             yield _outcome(futures[future], future)
 
 
 def _run_dask(tasks: dict[str, dict], run: Callable[..., Outcome], scheduler: str) -> Iterator[Outcome]:
-    """Run the points on an existing Dask cluster; on workers with a GPU resource, one point per GPU at a time."""
+    """Run the points on an existing Dask cluster, whose workers see the notebook and out folder at the same paths.
+
+    Where workers advertise a GPU resource (`dask worker ADDRESS --resources GPU=1`, one worker per GPU with its
+    CUDA_VISIBLE_DEVICES, as dask-cuda's `dask cuda worker` starts them), each point takes one GPU.
+    """
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     with Client(scheduler) as client:
         workers = client.scheduler_info()["workers"].values()
         resources = {"GPU": 1} if any("GPU" in w.get("resources", {}) for w in workers) else None
-        futures = {client.submit(run, parameters=params, point=point, key=f"sweep-{point}", pure=False,
-                                 resources=resources): point for point, params in tasks.items()}
+        futures = {client.submit(run, parameters=params, point=point, pure=False, resources=resources): point
+                   for point, params in tasks.items()}
         for future in dask_completed(futures):
             yield _outcome(futures[future], future)
 
