@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from d2lutil import corruptions
 from d2lutil.grading import run_check
-from d2lutil.grading.questions import ch05, ch06, ch07, ch08
+from d2lutil.grading.questions import ch05, ch07, ch08
 from d2lutil.grading.registry import load_questions
 from d2lutil.regularizers.losses import distillation_loss
 from d2lutil.regularizers.stochastic_depth import DropPath, drop_path

@@ -1,7 +1,9 @@
 """Chapter 05, modern regularizers: mixup, CutMix, label smoothing, distillation, clipping by norm, DropPath.
 
 Each check draws fresh inputs of varied sizes from the generator it is given, runs the
-student's answer on them, and compares with the reference implementation kept here.
+student's answer on them, and compares with a reference (kept here, or d2lutil's own
+distillation loss). Through the grader the answer runs in the student's kernel and only its
+values come back, so a loss is checked by its value on many inputs and by still requiring grad.
 """
 from __future__ import annotations
 
@@ -130,7 +132,8 @@ def check_clip_grad_norm(clip_grad_norm, gen: torch.Generator) -> None:
         grads = random_gradients(gen)
         total = torch.cat([g.flatten() for g in grads]).norm()
         max_norm = float(total) * (low + (high - low) * float(torch.rand((), generator=gen)))
-        case = f"for {len(grads)} gradients of shapes {[tuple(g.shape) for g in grads]} with total norm {float(total):.4g} and max_norm={max_norm:.4g}"
+        case = (f"for {len(grads)} gradients of shapes {[tuple(g.shape) for g in grads]} with total norm "
+                f"{float(total):.4g} and max_norm={max_norm:.4g}")
         got = clip_grad_norm([g.clone() for g in grads], max_norm)
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             raise CheckFailed(f"clip_grad_norm should return a pair (clipped gradients, total norm), got {type(got).__name__}")
