@@ -1,4 +1,4 @@
-"""Chapter 1's experiments: the bias-variance decomposition, the gap versus model and training-set size, overfitting in action."""
+"""Chapter 1's experiments: bias and variance, the gap versus model and training-set size, overfitting in action."""
 from __future__ import annotations
 
 from collections.abc import Sequence

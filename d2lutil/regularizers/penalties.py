@@ -61,6 +61,7 @@ def penalized_loss(net: nn.Module, kind: str, lam: float, loss_fn: Callable | No
     loss_fn = loss_fn or nn.functional.cross_entropy
 
     def objective(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The data loss of the scores plus the weighted penalty of the weights."""
         return loss_fn(scores, y) + lam * penalty(kind, weights(net), l1_ratio)
 
     return objective
