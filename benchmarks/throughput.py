@@ -1,8 +1,9 @@
 """Training throughput of d2lutil's loop against a DataLoader loop and a hand-written loop (a benchmark, not a test).
 
-Same model, same data, same optimizer, same machine, in one run: every (loop, repeat) trains in a
-fresh process, in an interleaved order so that load from other programs hits every loop alike,
-and the medians are reported with their ratios and each loop's peak memory.
+Same model, same data, same optimizer, same machine, in one run: the loops take turns epoch by epoch
+in one process (each on its own copy of the model), so that load from other programs hits every loop
+alike; the medians are reported with their ratios, then each loop's peak memory, measured alone in a
+fresh process.
 
     python benchmarks/throughput.py                      # MLP on MNIST-sized synthetic data
     python benchmarks/throughput.py --model cnn --n 20000 --shape 3 32 32 --device auto --amp auto
@@ -76,38 +77,50 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(loop: str, args: argparse.Namespace) -> dict[str, float]:
-    """Train with one loop for args.epochs epochs (after a warm-up epoch); samples/s and peak memory."""
-    torch.set_num_threads(args.threads or torch.get_num_threads())
-    device = d2l.choose_device(args.device)
+def make_trainer(loop: str, args: argparse.Namespace, device: torch.device) -> Callable[[], None]:
+    """One epoch of `loop` on its own copy of the model, optimizer and batch-order generator, all seeded alike."""
     net, X, y = make_setup(args, device)
     epoch = {"d2lutil": d2lutil_epoch(args), "DataLoader(TensorDataset)": dataloader_epoch,
              "hand-written": handwritten_epoch}[loop]
     optimizer, loss_fn = torch.optim.SGD(net.parameters(), lr=0.01), nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(0)
     net.train()
-    epoch(net, X, y, optimizer, loss_fn, args.batch_size, generator)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    return lambda: epoch(net, X, y, optimizer, loss_fn, args.batch_size, generator)
+
+
+def timed(train: Callable[[], None], args: argparse.Namespace, device: torch.device) -> dict[str, float]:
+    """Samples per second of wall time and of this process's CPU time over args.epochs epochs."""
     synchronize(device)
     start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(args.epochs):
-        epoch(net, X, y, optimizer, loss_fn, args.batch_size, generator)
+        train()
     synchronize(device)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return {"samples_per_s": args.epochs * args.n / seconds, "samples_per_cpu_s": args.epochs * args.n / cpu_seconds}
+
+
+def peak_memory(loop: str, args: argparse.Namespace) -> float:
+    """Peak memory in MiB of a warm-up and one epoch: GPU memory on a GPU, else the whole process's resident set."""
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    device = d2l.choose_device(args.device)
+    train = make_trainer(loop, args, device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    train()
+    train()
+    synchronize(device)
     peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"samples_per_s": args.epochs * args.n / seconds, "samples_per_cpu_s": args.epochs * args.n / cpu_seconds,
-            "peak_mib": peak / 2**20}
+    return peak / 2**20
 
 
-def run_isolated(loop: str, args: argparse.Namespace) -> dict[str, float]:
-    """`measure` in a fresh process, so that each loop's peak memory is its own."""
+def run_isolated(loop: str, args: argparse.Namespace) -> float:
+    """`peak_memory` in a fresh process, so that each loop's peak is its own."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(measure, (loop, args))
+        return pool.apply(peak_memory, (loop, args))
 
 
-def report(samples: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+def report(samples: dict[str, list[dict[str, float]]], peaks: dict[str, float], args: argparse.Namespace) -> None:
     """Print each loop's median throughput per second of wall time and of CPU time, their ratios, and peak memory.
 
     On a machine shared with other programs, wall time also counts the time they took the cores away;
@@ -120,11 +133,11 @@ def report(samples: dict[str, list[dict[str, float]]], args: argparse.Namespace)
           f"batch {args.batch_size}, {args.epochs} epochs x {args.repeats} repeats, device {device} ({where}), "
           f"{args.threads or torch.get_num_threads()} threads, amp={args.amp}, torch {torch.__version__}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'loop':28s} {'samples/s':>10s} {'min':>8s} {'max':>8s} {'per CPU s':>10s} {'peak MiB':>9s}   (medians)")
+    print(f"{'loop':28s} {'samples/s':>10s} {'min':>8s} {'max':>8s} {'per CPU s':>10s} {'peak MiB':>9s}   (medians; CPU peak includes Python and torch)")
     for loop, runs in samples.items():
         rates = [s["samples_per_s"] for s in runs]
         print(f"{loop:28s} {median[loop]['samples_per_s']:10,.0f} {min(rates):8,.0f} {max(rates):8,.0f} "
-              f"{median[loop]['samples_per_cpu_s']:10,.0f} {median[loop]['peak_mib']:9,.0f}")
+              f"{median[loop]['samples_per_cpu_s']:10,.0f} {peaks[loop]:9,.0f}")
     for other, target in (("DataLoader(TensorDataset)", ">= 1.3x"), ("hand-written", ">= 0.90x")):
         wall, cpu = (median["d2lutil"][key] / median[other][key] for key in ("samples_per_s", "samples_per_cpu_s"))
         print(f"d2lutil / {other + ':':27s} {wall:.2f}x wall, {cpu:.2f}x CPU  (target {target})")
@@ -147,15 +160,20 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    """Measure every loop `repeats` times, interleaved, and print the report."""
+    """Time every loop `repeats` times, taking turns in one process, then measure each one's peak memory alone."""
     args = parse_args()
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    device = d2l.choose_device(args.device)
+    trainers = {loop: make_trainer(loop, args, device) for loop in LOOPS}
+    for train in trainers.values():
+        train()  # warm-up
     samples: dict[str, list[dict[str, float]]] = {loop: [] for loop in LOOPS}
     for repeat in range(args.repeats):
         for loop in LOOPS[repeat % len(LOOPS):] + LOOPS[:repeat % len(LOOPS)]:
-            samples[loop].append(run_isolated(loop, args))
+            samples[loop].append(timed(trainers[loop], args, device))
             print(f"repeat {repeat + 1}/{args.repeats} {loop:28s} {samples[loop][-1]['samples_per_s']:,.0f} samples/s",
                   flush=True)
-    report(samples, args)
+    report(samples, {loop: run_isolated(loop, args) for loop in LOOPS}, args)
 
 
 if __name__ == "__main__":
