@@ -18,8 +18,10 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/python -m d2lutil run --out build
 
+# One torch thread per process: the course's models are small, and on a busy 2-core machine
+# extra threads mostly wait on each other (5-10x the CPU time). Override: make test OMP_NUM_THREADS=2
 test: setup
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=$(or $(OMP_NUM_THREADS),1) $(BIN)/python -m pytest
 
 clean:
 	rm -rf build
