@@ -75,18 +75,7 @@ def test_stop_at_accuracy(small):
     assert history.train_acc[-1] == 1.0 and history.epochs_to_reach("train_acc", 1.0) == len(history) < 300
 
 
-class Interrupt(d2lutil.Callback):
-    """Simulate a crash (e.g. a Colab disconnect) at the end of a given epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_epoch_end(self, state):
-        if state.epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
-def test_interrupted_run_resumed_from_checkpoint_ends_with_the_same_history(small, tmp_path):
+def test_interrupted_run_resumed_from_checkpoint_ends_with_the_same_history(small, tmp_path, interrupt_at):
     scheduler = lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)  # noqa: E731
     net, opt = make()
     stopper = d2lutil.EarlyStopping(patience=50)
@@ -96,7 +85,7 @@ def test_interrupted_run_resumed_from_checkpoint_ends_with_the_same_history(smal
     net, opt = make()
     with pytest.raises(KeyboardInterrupt):
         d2lutil.fit(net, small, 7, optimizer=opt, scheduler=scheduler(opt), batch_size=32, seed=3,
-                    callbacks=[d2lutil.Checkpoint(tmp_path / "run.pt"), Interrupt(4), d2lutil.EarlyStopping(patience=50)],
+                    callbacks=[d2lutil.Checkpoint(tmp_path / "run.pt"), interrupt_at(4), d2lutil.EarlyStopping(patience=50)],
                     progress=False)
     torch.manual_seed(123)  # a new process would start with other RNG state: the checkpoint must restore it
     net, opt = make(seed=99)

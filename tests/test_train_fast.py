@@ -45,17 +45,6 @@ class DtypeSpy(nn.Module):
         return x
 
 
-class Interrupt(d2lutil.Callback):
-    """Simulate a Colab disconnect at the end of a given epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_epoch_end(self, state):
-        if state.epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("amp, device, expected", [
     (None, "cpu", None), ("auto", "cpu", torch.bfloat16), ("bf16", "cpu", torch.bfloat16), ("fp16", "cpu", torch.float16),
 ])
@@ -180,13 +169,13 @@ def test_with_the_options_off_results_are_bit_identical_to_the_plain_loop(small,
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), expected_net.state_dict().values()))
 
 
-def test_checkpoint_dir_resumes_an_interrupted_run_with_the_same_history(small, tmp_path):
+def test_checkpoint_dir_resumes_an_interrupted_run_with_the_same_history(small, tmp_path, interrupt_at):
     run = lambda net, *callbacks: d2lutil.fit(net, small, 6, lr=0.05, batch_size=32, seed=2, amp="bf16",  # noqa: E731
                                               checkpoint_dir=tmp_path, desc="digits mlp", callbacks=callbacks,
                                               progress=False)
     full = d2lutil.fit(make(), small, 6, lr=0.05, batch_size=32, seed=2, amp="bf16", progress=False)
     with pytest.raises(KeyboardInterrupt):
-        run(make(), Interrupt(3))
+        run(make(), interrupt_at(3))
     saved = list(tmp_path.glob("*.pt"))
     assert len(saved) == 1 and saved[0].name.startswith("digits-mlp-")
     torch.manual_seed(123)  # a new process would start with other RNG state

@@ -52,19 +52,24 @@ def expect_unchanged(before: torch.Tensor, after: torch.Tensor, what: str) -> No
         raise CheckFailed(f"{what} changed its input in place; work on a copy (for example X.clone())")
 
 
+def expect_mixed(result: object, expected: tuple[torch.Tensor, torch.Tensor], X: torch.Tensor, X_in: torch.Tensor,
+                 name: str, case: str) -> None:
+    """Fail unless `result` is the expected (images, targets) pair and the input images were left as they were."""
+    X_mix, Y_mix = expect_pair(result, name)
+    expect_close(X_mix, expected[0], f"the mixed images {case}")
+    expect_close(Y_mix, expected[1], f"the mixed targets {case}")
+    expect_unchanged(X, X_in, name)
+
+
 @question("05.mixup", answer="mixup", points=2)
 def check_mixup(mixup, gen: torch.Generator) -> None:
     """mixup(X, Y, lam, perm) blends each image and target with its partner at perm, weights lam and 1 - lam."""
     for _ in range(3):
         X, Y = random_image_batch(gen)
         lam, perm = float(torch.rand((), generator=gen)), torch.randperm(len(X), generator=gen)
-        X_in, Y_in = X.clone(), Y.clone()
-        X_mix, Y_mix = expect_pair(mixup(X_in, Y_in, lam, perm), "mixup")
-        expected_X, expected_Y = reference_mixup(X, Y, lam, perm)
-        case = f"on a batch of shape {tuple(X.shape)} with lam={lam:.3f}"
-        expect_close(X_mix, expected_X, f"the mixed images {case}")
-        expect_close(Y_mix, expected_Y, f"the mixed targets {case}")
-        expect_unchanged(X, X_in, "mixup")
+        X_in = X.clone()
+        expect_mixed(mixup(X_in, Y.clone(), lam, perm), reference_mixup(X, Y, lam, perm), X, X_in, "mixup",
+                     f"on a batch of shape {tuple(X.shape)} with lam={lam:.3f}")
 
 
 @question("05.cutmix", answer="cutmix", points=2)
@@ -77,13 +82,9 @@ def check_cutmix(cutmix, gen: torch.Generator) -> None:
         box = (int(torch.randint(h - height + 1, (), generator=gen)), int(torch.randint(w - width + 1, (), generator=gen)),
                height, width)
         perm = torch.randperm(len(X), generator=gen)
-        X_in, Y_in = X.clone(), Y.clone()
-        X_mix, Y_mix = expect_pair(cutmix(X_in, Y_in, perm, box), "cutmix")
-        expected_X, expected_Y = reference_cutmix(X, Y, perm, box)
-        case = f"on a batch of shape {tuple(X.shape)} with box (top, left, height, width) = {box}"
-        expect_close(X_mix, expected_X, f"the mixed images {case}")
-        expect_close(Y_mix, expected_Y, f"the mixed targets {case}")
-        expect_unchanged(X, X_in, "cutmix")
+        X_in = X.clone()
+        expect_mixed(cutmix(X_in, Y.clone(), perm, box), reference_cutmix(X, Y, perm, box), X, X_in, "cutmix",
+                     f"on a batch of shape {tuple(X.shape)} with box (top, left, height, width) = {box}")
 
 
 def expect_differentiable(loss: torch.Tensor, what: str) -> None:
