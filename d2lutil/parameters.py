@@ -8,7 +8,7 @@ from .corruptions import CORRUPTIONS
 from .data import DATASETS
 from .environment import DEVICES
 from .models import MODELS
-from .validate import check_choice, check_nonnegative, check_positive_int, check_probability
+from .validate import check_choice, check_nonnegative, check_positive, check_positive_int, check_probability
 
 
 def _optional_positive_int(name: str, value: Any) -> Any:
@@ -28,13 +28,6 @@ def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name}={value!r} is not allowed; it must be a non-empty string")
     return value
-
-
-def _positive(name: str, value: Any) -> float:
-    """A number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
-    return float(value)
 
 
 def _seed(name: str, value: Any) -> int:
@@ -63,7 +56,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "patience": check_positive_int, "n_train": _optional_positive_int, "n_test": _optional_positive_int,
     "seed": _seed, "seeds": each(_seed), "p": check_probability, "corruption_levels": each(check_probability),
     "dropout": check_probability, "dropout_rates": each(check_probability),
-    "lr": _positive, "width": _positive, "hidden": each(check_positive_int), "weight_decay": check_nonnegative,
+    "lr": check_positive, "width": check_positive, "hidden": each(check_positive_int), "weight_decay": check_nonnegative,
     "weight_decays": each(check_nonnegative), "min_delta": check_nonnegative,
     "progress": _boolean, "interactive": _boolean,
     "results_dir": _text, "figures_dir": _text, "data_dir": _text, "checkpoint_dir": _text,

@@ -32,3 +32,10 @@ def check_nonnegative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"{name}={value!r} is not allowed; it must be a number >= 0")
     return float(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """Return `value` as a float if it is a number > 0, else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
+    return float(value)

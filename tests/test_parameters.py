@@ -44,3 +44,13 @@ def test_choose_device():
     assert d2lutil.choose_device("auto").type in ("cuda", "mps", "cpu")
     with pytest.raises(ValueError, match="'auto', 'cpu', 'cuda', 'mps'"):
         d2lutil.choose_device("gpu0")
+
+
+@pytest.mark.parametrize("value", [0, -0.5, True, "1", None])
+def test_check_positive_rejects_what_is_not_a_number_above_zero(value):
+    with pytest.raises(ValueError, match=r"temperature=.* must be a number > 0"):
+        d2lutil.check_positive("temperature", value)
+
+
+def test_check_positive_returns_a_float():
+    assert d2lutil.check_positive("alpha", 2) == 2.0 and isinstance(d2lutil.check_positive("alpha", 2), float)

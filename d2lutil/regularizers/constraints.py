@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from ..train import Callback, TrainState
-from ..validate import check_choice, check_nonnegative
-from .mixing import check_positive
+from ..validate import check_choice, check_nonnegative, check_positive
 
 CLIP_MODES = ("norm", "value")
 CONSTRAINED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

@@ -6,8 +6,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..train import Augment
-from ..validate import check_probability
-from .mixing import check_positive, to_probabilities
+from ..validate import check_positive, check_probability
+from .mixing import to_probabilities
 
 
 def smooth_labels(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:

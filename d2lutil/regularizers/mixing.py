@@ -15,17 +15,10 @@ import torch
 from torch.nn import functional as F
 
 from ..train import Augment
-from ..validate import check_choice, check_nonnegative, check_positive_int
+from ..validate import check_choice, check_positive, check_positive_int
 
 MIXINGS = ("mixup", "cutmix")
 IMPLEMENTATIONS = ("scratch", "torchvision")
-
-
-def check_positive(name: str, value: float) -> float:
-    """Return `value` as a float if it is a number > 0, else raise a ValueError."""
-    if not check_nonnegative(name, value) > 0:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
-    return float(value)
 
 
 def draw_seed(generator: torch.Generator) -> int:
