@@ -8,6 +8,7 @@ Each check draws bias-free networks of random depth and widths, and random bound
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -59,14 +60,20 @@ def check_occam_bound(occam_bound, gen: torch.Generator) -> None:
                      reference_occam_bound(train_error, n, log_num_hypotheses, delta), case)
 
 
+def one_number(answer: Callable, weights: list[torch.Tensor], name: str) -> object:
+    """Call `answer` on copies of `weights`; fail unless it returns a single number."""
+    got = answer([W.clone() for W in weights])
+    if isinstance(got, torch.Tensor) and got.numel() != 1:
+        raise CheckFailed(f"{name} should return one number, got a tensor of shape {tuple(got.shape)}")
+    return got
+
+
 @question("08.path_norm", answer="path_norm", points=2)
 def check_path_norm(path_norm, gen: torch.Generator) -> None:
     """path_norm(weights) is the l2 path norm of the bias-free network with these weight matrices."""
     for _ in range(4):
         weights = random_weights(gen)
-        got = path_norm([W.clone() for W in weights])
-        if isinstance(got, torch.Tensor) and got.numel() != 1:
-            raise CheckFailed(f"path_norm should return one number, got a tensor of shape {tuple(got.shape)}")
+        got = one_number(path_norm, weights, "path_norm")
         expect_close(got, reference_path_norm(weights), f"the path norm for {describe(weights)}")
 
 
@@ -75,9 +82,7 @@ def check_lipschitz_bound(lipschitz_bound, gen: torch.Generator) -> None:
     """lipschitz_bound(weights) is the product of the weight matrices' spectral norms."""
     for _ in range(4):
         weights = random_weights(gen)
-        got = lipschitz_bound([W.clone() for W in weights])
-        if isinstance(got, torch.Tensor) and got.numel() != 1:
-            raise CheckFailed(f"lipschitz_bound should return one number, got a tensor of shape {tuple(got.shape)}")
+        got = one_number(lipschitz_bound, weights, "lipschitz_bound")
         expected = reference_lipschitz_bound(weights)
         frobenius = math.prod(float(W.norm()) for W in weights)
         if abs(float(got) - frobenius) < 1e-6 * frobenius < abs(expected - frobenius):
