@@ -20,10 +20,12 @@ class DatasetUnavailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test tensors of one dataset: X is (N, C, H, W) float32, y is (N,) int64."""
+    """Train, validation and test tensors of one dataset: X is (N, C, H, W) float32, y is (N,) int64."""
 
     X_train: torch.Tensor
     y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
     X_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
@@ -40,14 +42,16 @@ class Dataset:
         return int(np.prod(self.input_shape))
 
     def to(self, device: torch.device | str) -> "Dataset":
-        """Return the same dataset with all four tensors on `device`."""
+        """Return the same dataset with all six tensors on `device`."""
         return replace(self, X_train=self.X_train.to(device), y_train=self.y_train.to(device),
-                       X_test=self.X_test.to(device), y_test=self.y_test.to(device))
+                       X_val=self.X_val.to(device), y_val=self.y_val.to(device), X_test=self.X_test.to(device), y_test=self.y_test.to(device))
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "Dataset":
-        """Return a random subset of `n_train` training and `n_test` test examples (None keeps all)."""
+    def subset(self, n_train: int | None = None, n_val: int | None = None, n_test: int | None = None,
+               seed: int = 0) -> "Dataset":
+        """Return a random subset of `n_train` training, `n_val` validation and `n_test` test examples (None keeps all)."""
         gen = torch.Generator().manual_seed(seed)
         return replace(self, **_take("train", self.X_train, self.y_train, n_train, gen),
+                       **_take("val", self.X_val, self.y_val, n_val, gen),
                        **_take("test", self.X_test, self.y_test, n_test, gen))
 
 
@@ -61,14 +65,14 @@ def _take(split: str, X: torch.Tensor, y: torch.Tensor, n: int | None, gen: torc
     return {f"X_{split}": X, f"y_{split}": y}
 
 
-def standardize(X_train: torch.Tensor, X_test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def standardize(X_train: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Scale each channel to zero mean and unit variance using the training set's statistics."""
     mean = X_train.mean(dim=(0, 2, 3), keepdim=True)
     std = X_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
-    return (X_train - mean) / std, (X_test - mean) / std
+    return tuple((X - mean) / std for X in (X_train, *others))
 
 
-def load_digits(test_size: int = 500, seed: int = 0) -> Dataset:
+def load_digits(test_size: int = 500, val_size: int = 300, seed: int = 0) -> Dataset:
     """scikit-learn's 1,797 handwritten 8x8 digits (shipped with the package), split and standardized."""
     from sklearn.datasets import load_digits as sklearn_digits
 
@@ -76,9 +80,10 @@ def load_digits(test_size: int = 500, seed: int = 0) -> Dataset:
     X = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    test, train = perm[:test_size].sort().values, perm[test_size:].sort().values
-    X_train, X_test = standardize(X[train], X[test])
-    return Dataset(X_train, y[train], X_test, y[test], num_classes=10, name="digits")
+    test, val = perm[:test_size].sort().values, perm[test_size:test_size + val_size].sort().values
+    train = perm[test_size + val_size:].sort().values
+    X_train, X_val, X_test = standardize(X[train], X[val], X[test])
+    return Dataset(X_train, y[train], X_val, y[val], X_test, y[test], num_classes=10, name="digits")
 
 
 def _torchvision_split(name: str, root: Path, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +97,8 @@ def _torchvision_split(name: str, root: Path, train: bool, download: bool) -> tu
     return X.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
 
 
-def load_torchvision(name: str, root: str | Path = "data", download: bool = True) -> Dataset:
+def load_torchvision(name: str, root: str | Path = "data", download: bool = True, val_size: int = 5000,
+                     seed: int = 0) -> Dataset:
     """MNIST, FashionMNIST or CIFAR-10 through torchvision.datasets, standardized, as tensors."""
     check_choice("dataset", name, DATASETS[1:])
     root = Path(root)
@@ -105,16 +111,20 @@ def load_torchvision(name: str, root: str | Path = "data", download: bool = True
             f"download=True, copy the dataset's files into that folder, or use dataset={OFFLINE_DEFAULT!r}, "
             "the embedded dataset that needs no network."
         ) from err
-    X_train, X_test = standardize(X_train.float() / 255.0, X_test.float() / 255.0)
-    return Dataset(X_train, y_train, X_test, y_test, num_classes=10, name=name)
+    perm = torch.randperm(len(y_train), generator=torch.Generator().manual_seed(seed))
+    val, train = perm[:val_size].sort().values, perm[val_size:].sort().values
+    X_train, X_val, X_test = standardize(X_train[train].float() / 255.0, X_train[val].float() / 255.0,
+                                         X_test.float() / 255.0)
+    return Dataset(X_train, y_train[train], X_val, y_train[val], X_test, y_test, num_classes=10, name=name)
 
 
 def load_dataset(name: str = OFFLINE_DEFAULT, root: str | Path = "data", download: bool = True,
-                 n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> Dataset:
-    """Load a dataset by name (see DATASETS), optionally a random subset of each split."""
+                 n_train: int | None = None, n_val: int | None = None, n_test: int | None = None,
+                 seed: int = 0) -> Dataset:
+    """Load a dataset by name (see DATASETS), optionally a random subset of each split; `seed` draws the split."""
     check_choice("dataset", name, DATASETS)
-    data = load_digits(seed=seed) if name == "digits" else load_torchvision(name, root, download)
-    return data.subset(n_train, n_test, seed=seed)
+    data = load_digits(seed=seed) if name == "digits" else load_torchvision(name, root, download, seed=seed)
+    return data.subset(n_train, n_val, n_test, seed=seed)
 
 
 def iterate_batches(X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True,

@@ -42,6 +42,7 @@ def test_shuffled_pixels_share_one_permutation_between_train_and_test():
     # Pixel values that identify their position: pixel j of every image holds j (+ a per-image offset).
     X = torch.arange(64.0).repeat(30, 1) + torch.arange(30.0)[:, None] * 1000
     data = d2lutil.Dataset(X[:20].reshape(20, 1, 8, 8), torch.zeros(20, dtype=torch.int64),
+                           X[20:25].reshape(5, 1, 8, 8), torch.zeros(5, dtype=torch.int64),
                            X[20:].reshape(10, 1, 8, 8), torch.zeros(10, dtype=torch.int64), 10, "toy")
     out = d2lutil.corrupt(data, "shuffled_pixels", seed=0)
     perms = (out.X_train.flatten(1) % 1000).long()

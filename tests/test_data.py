@@ -7,7 +7,8 @@ from d2lutil.data import load_dataset
 
 
 def test_digits_shapes_split_and_standardization(digits):
-    assert digits.X_train.shape == (1297, 1, 8, 8) and digits.X_test.shape == (500, 1, 8, 8)
+    assert digits.X_train.shape == (997, 1, 8, 8) and digits.X_val.shape == (300, 1, 8, 8)
+    assert digits.X_test.shape == (500, 1, 8, 8)
     assert digits.X_train.dtype == torch.float32 and digits.y_train.dtype == torch.int64
     assert set(digits.y_train.tolist()) == set(range(10)) and digits.num_classes == 10
     assert abs(float(digits.X_train.mean())) < 1e-4 and abs(float(digits.X_train.std()) - 1) < 1e-3
@@ -21,7 +22,7 @@ def test_split_depends_on_seed_and_is_reproducible():
 
 
 def test_subset_sizes_and_membership(digits):
-    small = digits.subset(100, 50, seed=3)
+    small = digits.subset(n_train=100, n_test=50, seed=3)
     assert len(small.y_train) == 100 and len(small.y_test) == 50
     rows = {tuple(x.flatten().tolist()) for x in digits.X_train}
     assert all(tuple(x.flatten().tolist()) in rows for x in small.X_train)
@@ -30,15 +31,15 @@ def test_subset_sizes_and_membership(digits):
 
 def test_iterate_batches_covers_every_example_once(digits):
     gen = torch.Generator().manual_seed(0)
-    seen = torch.cat([yb for _, yb in d2lutil.iterate_batches(digits.X_train, torch.arange(1297), 100, True, gen)])
-    assert sorted(seen.tolist()) == list(range(1297))
+    seen = torch.cat([yb for _, yb in d2lutil.iterate_batches(digits.X_train, torch.arange(997), 100, True, gen)])
+    assert sorted(seen.tolist()) == list(range(997))
     sizes = [len(yb) for _, yb in d2lutil.iterate_batches(digits.X_train, digits.y_train, 500, shuffle=False)]
-    assert sizes == [500, 500, 297]
+    assert sizes == [500, 497]
 
 
 def test_iterate_batches_order_follows_the_generator(digits):
     order = lambda seed: torch.cat([y for _, y in d2lutil.iterate_batches(  # noqa: E731
-        digits.X_train, torch.arange(1297), 64, True, torch.Generator().manual_seed(seed))])
+        digits.X_train, torch.arange(997), 64, True, torch.Generator().manual_seed(seed))])
     assert torch.equal(order(1), order(1)) and not torch.equal(order(1), order(2))
 
 

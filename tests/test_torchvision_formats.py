@@ -35,7 +35,7 @@ def write_mnist_like(root, folder: str, n_train: int, n_test: int, rng) -> dict:
 @pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
 def test_mnist_formats(tmp_path, name, folder):
     arrays = write_mnist_like(tmp_path, folder, 30, 12, np.random.default_rng(0))
-    data = d2lutil.load_dataset(name, root=tmp_path, download=False)
+    data = d2lutil.load_torchvision(name, root=tmp_path, download=False, val_size=0)  # all 30 examples stay in train
     assert data.X_train.shape == (30, 1, 28, 28) and data.X_test.shape == (12, 1, 28, 28)
     assert data.y_train.tolist() == arrays["train"][1].tolist()
     assert data.y_test.tolist() == arrays["t10k"][1].tolist()
@@ -63,7 +63,7 @@ def test_cifar10_format(tmp_path, monkeypatch):
     monkeypatch.setattr(cls, "train_list", [[n, None] for n in names[:5]])
     monkeypatch.setattr(cls, "test_list", [["test_batch", None]])
     monkeypatch.setattr(cls, "meta", {"filename": "batches.meta", "key": "label_names", "md5": None})
-    data = d2lutil.load_dataset("cifar10", root=tmp_path, download=False)
+    data = d2lutil.load_torchvision("cifar10", root=tmp_path, download=False, val_size=0)
     assert data.X_train.shape == (20, 3, 32, 32) and data.X_test.shape == (4, 3, 32, 32)
     assert data.y_train.tolist() == sum((written[n][1] for n in names[:5]), [])
     assert data.y_test.tolist() == written["test_batch"][1]
