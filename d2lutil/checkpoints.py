@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,7 +60,7 @@ def resolve_checkpoint_dir(folder: str | Path) -> Path:
 
 def checkpoint_file(checkpoint_dir: str | Path, name: str) -> Path:
     """The checkpoint of the run called `name` in `checkpoint_dir` (a folder or 'drive:SUBFOLDER'): <slug of name>.pt."""
-    slug = re.sub(r"[^A-Za-z0-9.+=-]+", "-", name).strip("-.") or "run"
+    slug = re.sub(r"[^A-Za-z0-9._+=-]+", "-", name).strip("-.") or "run"
     return resolve_checkpoint_dir(checkpoint_dir) / f"{slug}.pt"
 
 
@@ -93,12 +92,15 @@ def write_checkpoint(path: Path, payload: dict, fingerprint: str) -> None:
     header = {"format": FORMAT, "version": VERSION, "run": fingerprint, "sha256": hashlib.sha256(body).hexdigest(),
               "bytes": len(body)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as file:
-        file.write(json.dumps(header).encode() + b"\n" + body)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as file:
+            file.write(json.dumps(header).encode() + b"\n" + body)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_header(path: Path, raw: bytes) -> tuple[dict, bytes]:
@@ -129,7 +131,7 @@ def read_checkpoint(path: Path, fingerprint: str) -> dict:
                                     f"{fingerprint}: other model, data, optimizer, seed or precision)")
     try:
         return torch.load(io.BytesIO(body), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+    except Exception as err:  # the unpickler fails with many exception types on bytes it cannot read
         raise CheckpointError(path, f"its checksum holds but torch cannot read it ({type(err).__name__}: {err}); "
                                     "a callback's state must hold only tensors, numbers, strings, lists and dicts") from err
 
