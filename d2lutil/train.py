@@ -78,7 +78,10 @@ def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
     accelerator = device.type != "cpu"
     with torch.random.fork_rng(devices=[device] if accelerator else [], device_type=device.type if accelerator else None):
         torch.default_generator.manual_seed(seed)
-        if accelerator:
+        if device.type == "cuda":
+            with torch.cuda.device(device):  # seeds this GPU, not just the current one
+                torch.cuda.manual_seed(seed)
+        elif accelerator:
             torch.get_device_module(device.type).manual_seed(seed)
         yield
 

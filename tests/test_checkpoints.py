@@ -3,6 +3,8 @@ import hashlib
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -70,6 +72,7 @@ def checksummed_but_unreadable(raw: bytes) -> bytes:
     return json.dumps(fields).encode() + b"\n" + body
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's unpickler warns before failing on garbage
 @pytest.mark.parametrize("damage, problem", [
     (truncate, "truncated"),
     (garbage, "not a d2lutil-checkpoint file"),
@@ -156,3 +159,49 @@ def test_checkpoint_file_names_a_run_in_a_folder_or_on_drive(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     assert checkpoint_file("drive:course", "04_early_stopping") == Path("/content/drive/MyDrive/course/04_early_stopping.pt")
     assert mounted == ["/content/drive"]
+
+
+class StartEpoch(d2lutil.Callback):
+    """Records the epoch training starts from (after any checkpoint was restored)."""
+
+    def on_train_begin(self, state: d2lutil.TrainState) -> None:
+        self.epoch = state.epoch
+
+
+CHILD = """
+import sys, time
+import torch
+import d2lutil
+
+torch.set_num_threads(int(sys.argv[2]))
+data = d2lutil.load_dataset("digits").subset(200, 100, 100, seed=0)
+
+
+class Announce(d2lutil.Callback):
+    def on_before_step(self, state):
+        if state.epoch == 2:  # inside the third epoch, after the second one was checkpointed
+            print("in epoch 3", flush=True)
+            time.sleep(60)
+
+
+torch.manual_seed(0)
+net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,))
+d2lutil.fit(net, data, 4, batch_size=50, seed=0, checkpoint_dir=sys.argv[1], desc="run", progress=False,
+            callbacks=[Announce()])
+"""
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_numbers(small, tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(torch.get_num_threads())],
+                             stdout=subprocess.PIPE, text=True,
+                             env=os.environ | {"PYTHONPATH": str(Path(d2lutil.__file__).parents[1])})
+    try:
+        assert child.stdout.readline() == "in epoch 3\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    start = StartEpoch()
+    resumed = run(small, tmp_path, num_epochs=4, callbacks=[start])
+    assert start.epoch == 2
+    assert resumed.as_dict() == run(small, tmp_path / "straight", num_epochs=4).as_dict()
