@@ -122,8 +122,9 @@ def read_checkpoint(path: Path, fingerprint: str) -> dict:
     """The verified payload of the checkpoint of run `fingerprint` at `path`."""
     header, body = read_header(path, path.read_bytes())
     if len(body) != header.get("bytes"):
-        raise CheckpointError(path, f"it is truncated or padded ({len(body)} bytes after the header, "
-                                    f"{header.get('bytes')} were written)")
+        what = "truncated" if len(body) < header.get("bytes", 0) else "longer than written"
+        raise CheckpointError(path, f"it is {what} ({len(body)} bytes after the header, {header.get('bytes')} "
+                                    "were written)")
     if hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise CheckpointError(path, "its checksum does not match its contents (the file was damaged after it was written)")
     if header.get("run") != fingerprint:
