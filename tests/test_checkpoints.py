@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import d2lutil
-from d2lutil.checkpoints import CheckpointError, checkpoint_file, write_checkpoint
+from d2lutil.checkpoints import CheckpointError, checkpoint_file, resolve_checkpoint_dir, write_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +150,32 @@ def test_write_checkpoint_writes_a_header_with_the_checksum(tmp_path):
     assert fields["sha256"] == hashlib.sha256(body).hexdigest()
 
 
-def test_checkpoint_file_names_a_run_in_a_folder_or_on_drive(tmp_path, monkeypatch):
-    assert checkpoint_file(tmp_path, "04_early_stopping seed=0") == tmp_path / "04_early_stopping-seed=0.pt"
+@pytest.fixture
+def colab(tmp_path, monkeypatch) -> list[str]:
+    """A stand-in for Colab whose Drive lives under tmp_path; returns the folders `drive.mount` was given."""
     mounted = []
-    colab = types.ModuleType("google.colab")
-    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    module = types.ModuleType("google.colab")
+    module.drive = types.SimpleNamespace(mount=mounted.append)
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
-    monkeypatch.setitem(sys.modules, "google.colab", colab)
-    assert checkpoint_file("drive:course", "04_early_stopping") == Path("/content/drive/MyDrive/course/04_early_stopping.pt")
-    assert mounted == ["/content/drive"]
+    monkeypatch.setitem(sys.modules, "google.colab", module)
+    monkeypatch.setattr(d2lutil.checkpoints, "DRIVE_ROOT", tmp_path / "content" / "drive" / "MyDrive")
+    return mounted
+
+
+def test_drive_on_colab_mounts_drive_and_points_inside_it(colab, tmp_path):
+    assert resolve_checkpoint_dir("drive:/course/ckpt/") == tmp_path / "content/drive/MyDrive/course/ckpt"
+    assert colab == [str(tmp_path / "content/drive")]
+
+
+def test_checkpoint_file_names_a_run_in_a_folder_or_on_drive(colab, tmp_path):
+    assert checkpoint_file(tmp_path, "04_early_stopping seed=0") == tmp_path / "04_early_stopping-seed=0.pt"
+    drive_file = checkpoint_file("drive:course", "04_early_stopping")
+    assert drive_file == tmp_path / "content/drive/MyDrive/course/04_early_stopping.pt" and drive_file.parent.is_dir()
+
+
+def test_fit_checkpoints_into_drive_on_colab(small, colab, tmp_path):
+    run(small, "drive:course")
+    assert len(list((tmp_path / "content/drive/MyDrive/course").glob("run-*.pt"))) == 1
 
 
 class StartEpoch(d2lutil.Callback):
