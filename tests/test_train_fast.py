@@ -117,7 +117,8 @@ def test_channels_last_converts_a_cnn_and_its_images(small):
     net, data = to_channels_last(d2lutil.make_model("cnn", (3, 8, 8), width=0.25), rgb)
     conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    assert data.X_train.stride(1) == data.X_val.stride(1) == data.X_test.stride(1) == 1 != rgb.X_train.stride(1)
+    assert data.X_train.stride(1) == data.X_val.stride(1) == 1 != rgb.X_train.stride(1)  # channels innermost
+    assert data.X_test is rgb.X_test  # fit never reads the test split
     assert torch.equal(data.X_train, rgb.X_train) and torch.equal(data.y_test, rgb.y_test)
 
 
