@@ -91,6 +91,15 @@ def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
+def check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    """`callbacks` as a list, if every one is a `Callback`, else a ValueError."""
+    wrong = [c for c in callbacks if not isinstance(c, Callback)] if isinstance(callbacks, Sequence) else [callbacks]
+    if wrong:
+        raise ValueError(f"callbacks={callbacks!r} is not allowed; give a list of d2lutil.Callback objects "
+                         f"(not {type(wrong[0]).__name__})")
+    return list(callbacks)
+
+
 def run_epoch(model: nn.Module, data: Dataset, state: TrainState, loss_fn: Callable, batch_size: int,
               augment: Augment | None, callbacks: Sequence[Callback]) -> None:
     """Train one epoch, step the scheduler, and append the training and validation metrics to the history."""
@@ -130,6 +139,7 @@ def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_s
     check_positive_int("batch_size", batch_size)
     check_positive("lr", lr)
     check_seed("seed", seed)
+    callbacks = check_callbacks(callbacks)
     device = choose_device(device if device is not None else next(net.parameters()).device)
     precision = Precision.resolve(amp, device)
     net.to(device)

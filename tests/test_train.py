@@ -161,6 +161,8 @@ def test_callback_hooks_run_around_each_step(small):
     ({"amp": "fp32"}, "amp='fp32' .*'auto', 'bf16', 'fp16'"),
     ({"device": "tpu"}, "device='tpu' .*'auto', 'cpu', 'cuda', 'mps'"),
     ({"checkpoint_dir": ""}, "checkpoint_dir=''"),
+    ({"callbacks": d2lutil.EarlyStopping()}, "callbacks=.* list of d2lutil.Callback objects \\(not EarlyStopping\\)"),
+    ({"callbacks": [print]}, "callbacks=.* list of d2lutil.Callback objects \\(not builtin_function_or_method\\)"),
 ])
 def test_fit_refuses_bad_values_before_training(small, kwargs, match):
     net = make()[0]
