@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .data import Dataset, iterate_batches
+from .progress import EpochProgress
 from .validate import check_choice, check_nonnegative, check_positive_int
 
 Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -53,7 +53,7 @@ class History:
 
 @dataclass
 class TrainState:
-    """What callbacks see and may change: the model, optimizer, history and whether to stop."""
+    """What callbacks see and may change: the model, optimizer, history, and whether to stop and why."""
 
     net: nn.Module
     optimizer: torch.optim.Optimizer
@@ -62,6 +62,7 @@ class TrainState:
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     epoch: int = 0
     stop: bool = False
+    stop_reason: str = ""  # set by the callback that stops, e.g. "stopped early: 100% train_acc at epoch 12"
     scaler: torch.amp.GradScaler | None = None
 
 
@@ -114,6 +115,8 @@ class EarlyStopping(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 state.stop, self.stopped_epoch = True, state.epoch
+                state.stop_reason = (f"stopped early: {self.monitor} did not improve for {self.patience} epochs "
+                                     f"(best {self.best_value:.4g} at epoch {self.best_epoch})")
 
     def on_train_end(self, state: TrainState) -> None:
         """Load the best weights back into the model if asked."""
@@ -145,7 +148,9 @@ class StopAtAccuracy(Callback):
     def on_epoch_end(self, state: TrainState) -> None:
         """Stop when the metric has stayed at or above the threshold long enough."""
         self.streak = self.streak + 1 if getattr(state.history, self.monitor)[-1] >= self.threshold else 0
-        state.stop = state.stop or self.streak >= self.times
+        if self.streak >= self.times and not state.stop:
+            state.stop = True
+            state.stop_reason = f"stopped early: {self.threshold:.0%} {self.monitor} at epoch {state.epoch}"
 
 
 class Checkpoint(Callback):
@@ -167,7 +172,7 @@ class Checkpoint(Callback):
             state.scheduler.load_state_dict(saved["scheduler"])
         state.history = History(**saved["history"])
         state.epoch = self.resumed_from = saved["epoch"]
-        state.stop = saved["stop"]
+        state.stop, state.stop_reason = saved["stop"], saved.get("stop_reason", "")
         state.generator.set_state(saved["generator"])
         if state.scaler is not None and saved.get("scaler") is not None:
             state.scaler.load_state_dict(saved["scaler"])
@@ -187,6 +192,7 @@ class Checkpoint(Callback):
             "net": state.net.state_dict(), "optimizer": state.optimizer.state_dict(),
             "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
             "history": state.history.as_dict(), "epoch": state.epoch, "stop": state.stop,
+            "stop_reason": state.stop_reason,
             "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
             "scaler": state.scaler.state_dict() if state.scaler is not None else None,
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
@@ -369,7 +375,7 @@ def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_s
         callback.on_train_begin(state)
     before_step = lambda: [callback.on_before_step(state) for callback in callbacks]  # noqa: E731
     after_step = lambda: [callback.on_batch_end(state) for callback in callbacks]  # noqa: E731
-    bar = tqdm(total=num_epochs, initial=state.epoch, desc=desc, disable=not progress, leave=False)
+    bar = EpochProgress(num_epochs, desc, enabled=progress, initial=min(state.epoch, num_epochs))
     while state.epoch < num_epochs and not state.stop:
         train_epoch(model, data.X_train, data.y_train, optimizer, loss_fn, batch_size, state.generator, augment,
                     before_step if callbacks else None, after_step if callbacks else None, amp, state.scaler)
@@ -379,11 +385,10 @@ def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_s
         train_loss, train_acc = evaluate(model, data.X_train, data.y_train, amp=amp)
         test_loss, test_acc = evaluate(model, data.X_test, data.y_test, amp=amp)
         state.history.append(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
-        bar.update()
-        bar.set_postfix(train_acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")
+        bar.update(train_acc=train_acc, test_acc=test_acc)
         for callback in callbacks:
             callback.on_epoch_end(state)
-    bar.close()
+    bar.close(state.stop_reason or None)
     for callback in callbacks:
         callback.on_train_end(state)
     return state.history
