@@ -39,3 +39,10 @@ def check_positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
     return float(value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Return `value` if it is an integer >= 0 (a random seed), else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}={value!r} is not allowed; a seed must be an integer >= 0")
+    return value

@@ -119,7 +119,7 @@ def test_bad_settings_raise_value_errors_naming_what_is_allowed(kwargs):
 
 
 def test_fit_trains_with_mixed_batches_and_evaluates_with_plain_labels(digits):
-    data = digits.subset(200, 100)
+    data = digits.subset(n_train=200, n_test=100)
     torch.manual_seed(0)
     net = d2lutil.make_model("mlp", data.input_shape, hidden=(32,))
     history = d2lutil.fit(net, data, 5, lr=0.1, batch_size=32, augment=make_mixing("cutmix", 1.0), progress=False)

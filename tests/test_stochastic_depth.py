@@ -79,7 +79,7 @@ def test_training_mode_is_random_and_eval_mode_is_deterministic():
 
 
 def test_fit_trains_a_small_resnet_with_stochastic_depth(digits):
-    data = digits.subset(400, 200)
+    data = digits.subset(n_train=400, n_test=200)
     torch.manual_seed(0)
     net = SmallResNet(channels=8, num_blocks=2, drop_path=0.2)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
