@@ -4,8 +4,7 @@ import torch
 from torchvision.transforms import v2
 
 import d2lutil
-from d2lutil.regularizers.mixing import (cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mixup,
-                                         sample_lambda, to_probabilities)
+from d2lutil.regularizers.mixing import cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mixup, sample_lambda
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -77,13 +76,6 @@ def test_mixing_is_reproducible_from_the_generator():
         first, second, other = augment(X, y, gen(4)), augment(X, y, gen(4)), augment(X, y, gen(5))
         assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
         assert not torch.equal(first[1], other[1])
-
-
-def test_to_probabilities_one_hot_encodes_labels_and_passes_probabilities_through():
-    y = torch.tensor([2, 0])
-    assert torch.equal(to_probabilities(y, 3), torch.tensor([[0.0, 0, 1], [1, 0, 0]]))
-    probs = torch.tensor([[0.2, 0.8], [0.5, 0.5]])
-    assert to_probabilities(probs, 2) is probs
 
 
 def test_from_torchvision_leaves_the_global_generator_alone():
