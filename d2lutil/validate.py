@@ -39,3 +39,17 @@ def check_positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
     return float(value)
+
+
+def check_nonnegative_int(name: str, value: Any) -> int:
+    """Return `value` if it is an integer >= 0 (a seed, a padding), else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= 0")
+    return value
+
+
+def check_drop_rate(name: str, value: Any) -> float:
+    """Return `value` as a float if it lies in [0, 1) (what is always dropped never learns), else raise a ValueError."""
+    if check_probability(name, value) >= 1:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a number in [0, 1)")
+    return float(value)

@@ -103,8 +103,8 @@ def test_evaluate_under_amp_autocasts(small):
 
 
 def test_channels_last_converts_a_cnn_and_its_images(small):
-    rgb = d2lutil.Dataset(small.X_train.repeat(1, 3, 1, 1), small.y_train, small.X_test.repeat(1, 3, 1, 1),
-                          small.y_test, 10, "rgb")
+    rgb = d2lutil.Dataset(small.X_train.repeat(1, 3, 1, 1), small.y_train, small.X_val.repeat(1, 3, 1, 1), small.y_val,
+                          small.X_test.repeat(1, 3, 1, 1), small.y_test, 10, "rgb")
     net, data = to_channels_last(d2lutil.make_model("cnn", (3, 8, 8), width=0.25), rgb)
     conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
@@ -113,7 +113,8 @@ def test_channels_last_converts_a_cnn_and_its_images(small):
 
 
 def test_channels_last_leaves_non_image_data_alone(small):
-    flat = d2lutil.Dataset(small.X_train.flatten(1), small.y_train, small.X_test.flatten(1), small.y_test, 10, "flat")
+    flat = d2lutil.Dataset(small.X_train.flatten(1), small.y_train, small.X_val.flatten(1), small.y_val,
+                           small.X_test.flatten(1), small.y_test, 10, "flat")
     net = nn.Linear(64, 10)
     assert to_channels_last(net, flat) == (net, flat)
 
