@@ -1,6 +1,7 @@
 """Argument checks that fail early with a ValueError naming what is allowed."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,16 +29,16 @@ def check_probability(name: str, value: Any) -> float:
 
 
 def check_nonnegative(name: str, value: Any) -> float:
-    """Return `value` as a float if it is a number >= 0, else raise a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number >= 0")
+    """Return `value` as a float if it is a finite number >= 0, else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number >= 0")
     return float(value)
 
 
 def check_positive(name: str, value: Any) -> float:
-    """Return `value` as a float if it is a number > 0, else raise a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number > 0")
+    """Return `value` as a float if it is a finite number > 0, else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number > 0")
     return float(value)
 
 
@@ -53,3 +54,10 @@ def check_drop_rate(name: str, value: Any) -> float:
     if check_probability(name, value) >= 1:
         raise ValueError(f"{name}={value!r} is not allowed; it must be a number in [0, 1)")
     return float(value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Return `value` if it is an integer in [0, 2**32 - 1] (what every generator accepts), else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        raise ValueError(f"{name}={value!r} is not allowed; it must be an integer in [0, 2**32 - 1]")
+    return value

@@ -48,7 +48,7 @@ def test_choose_device():
 
 @pytest.mark.parametrize("value", [0, -0.5, True, "1", None])
 def test_check_positive_rejects_what_is_not_a_number_above_zero(value):
-    with pytest.raises(ValueError, match=r"temperature=.* must be a number > 0"):
+    with pytest.raises(ValueError, match=r"temperature=.* must be a finite number > 0"):
         d2lutil.check_positive("temperature", value)
 
 
