@@ -8,7 +8,8 @@ from .plotting import plot_histories, plot_image_grid, plot_learning_curves, plo
 from .regularizers import make_augment, random_crop, random_flip
 from .results import load_results, save_results
 from .train import Callback, Checkpoint, EarlyStopping, History, StopAtAccuracy, TrainState, evaluate, fit
-from .validate import check_choice, check_nonnegative, check_positive, check_positive_int, check_probability
+from .validate import (check_choice, check_integer, check_nonnegative, check_number, check_positive, check_positive_int,
+                       check_probability)
 from .quiz import Question, feedback, quick_check
 from .widgets import show_demo
 
