@@ -24,7 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import d2lutil as d2l
-from d2lutil.train import AMP_MODES, train_epoch
+from d2lutil.precision import AMP_MODES, Precision
+from d2lutil.train import train_epoch
 
 LOOPS = ("d2lutil", "DataLoader(TensorDataset)", "hand-written")
 
@@ -64,10 +65,12 @@ def handwritten_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
         step(net, optimizer, loss_fn, X[idx], y[idx])
 
 
-def d2lutil_epoch(args: argparse.Namespace) -> Callable:
-    """d2lutil's own epoch (what `fit` runs between evaluations), with the benchmark's fast-path options."""
+def d2lutil_epoch(args: argparse.Namespace, device: torch.device) -> Callable:
+    """d2lutil's own epoch (what `fit` runs between evaluations), with the benchmark's mixed precision resolved once."""
+    precision = Precision.resolve(args.amp, device)
+
     def epoch(net, X, y, optimizer, loss_fn, batch_size, generator):
-        train_epoch(net, X, y, optimizer, loss_fn, batch_size, generator, amp=args.amp)
+        train_epoch(net, X, y, optimizer, loss_fn, batch_size, generator, precision=precision)
     return epoch
 
 
@@ -80,7 +83,7 @@ def synchronize(device: torch.device) -> None:
 def make_trainer(loop: str, args: argparse.Namespace, device: torch.device) -> Callable[[], None]:
     """One epoch of `loop` on its own copy of the model, optimizer and batch-order generator, all seeded alike."""
     net, X, y = make_setup(args, device)
-    epoch = {"d2lutil": d2lutil_epoch(args), "DataLoader(TensorDataset)": dataloader_epoch,
+    epoch = {"d2lutil": d2lutil_epoch(args, device), "DataLoader(TensorDataset)": dataloader_epoch,
              "hand-written": handwritten_epoch}[loop]
     optimizer, loss_fn = torch.optim.SGD(net.parameters(), lr=0.01), nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(0)

@@ -7,8 +7,12 @@ from .parameters import check_parameters
 from .plotting import plot_histories, plot_image_grid, plot_learning_curves, plot_lines, save_figure
 from .regularizers import make_augment, random_crop, random_flip
 from .results import load_results, save_results
-from .train import Callback, Checkpoint, EarlyStopping, History, StopAtAccuracy, TrainState, evaluate, fit
-from .validate import check_choice, check_nonnegative, check_positive, check_positive_int, check_probability
+from .callbacks import METRICS, Callback, EarlyStopping, History, StopAtAccuracy, TrainState
+from .checkpoints import CheckpointError, checkpoint_file, resolve_checkpoint_dir
+from .precision import AMP_MODES, Precision
+from .train import evaluate, fit
+from .validate import (check_choice, check_integer, check_nonnegative, check_number, check_positive, check_positive_int,
+                       check_probability, check_seed)
 from .quiz import Question, feedback, quick_check
 from .widgets import show_demo
 

@@ -9,11 +9,10 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .train import History
+from .callbacks import History
 
 LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
-          "val_loss": "validation loss", "val_acc": "validation accuracy",
-          "test_loss": "test loss", "test_acc": "test accuracy"}
+          "val_loss": "validation loss", "val_acc": "validation accuracy"}
 LINESTYLES, MARKERS = ("-", "--", "-.", ":"), ("o", "s", "^", "D", "v", "x")
 
 
@@ -36,10 +35,10 @@ def plot_histories(histories: Mapping[str, History], metric: str = "train_acc", 
 
 
 def plot_learning_curves(history: History, title: str = "learning curves") -> Figure:
-    """Loss and accuracy, training and test, of one run side by side."""
+    """Loss and accuracy, training and validation, of one run side by side."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
     epochs = range(1, len(history) + 1)
-    for split in ("train", "test"):
+    for split in ("train", "val"):
         ax_loss.plot(epochs, getattr(history, f"{split}_loss"), label=split)
         ax_acc.plot(epochs, getattr(history, f"{split}_acc"), label=split)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")

@@ -1,8 +1,9 @@
-"""The per-epoch progress display: one line of text, updated in place, that ends saying how the run ended.
+"""Progress display of a training run: one line of text over its epochs, with the latest metrics and why it ended.
 
-In a notebook the line is an updatable display of plain text (no widget), so a saved notebook, and
-a website built from executed notebooks, shows the last state of every run as text. Elsewhere it
-is written to stderr: updated in place on a terminal, the final line only otherwise (logs, CI).
+In a notebook the line is an updatable display of plain text, not a widget, so a saved notebook (and
+a website built from executed notebooks) keeps the last state of every run as readable text instead
+of "Error displaying widget". Elsewhere it goes to stderr: redrawn in place on a terminal, and only
+the final line otherwise (logs, CI).
 """
 from __future__ import annotations
 
@@ -13,73 +14,68 @@ WIDTH = 24  # characters of the bar
 
 
 def in_notebook() -> bool:
-    """Whether this code runs in a Jupyter kernel, which shows rich displays."""
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    """Whether this code runs in a Jupyter kernel, whose front end shows updatable displays."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def format_seconds(seconds: float) -> str:
-    """Seconds as m:ss (or h:mm:ss)."""
+    """Seconds as m:ss, or h:mm:ss from an hour on."""
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def bar(fraction: float) -> str:
-    """A text bar `WIDTH` characters wide, filled to `fraction`."""
+def text_bar(fraction: float) -> str:
+    """A bar of `WIDTH` characters filled to `fraction` (clipped to 0..1)."""
     filled = round(WIDTH * min(max(fraction, 0.0), 1.0))
     return "█" * filled + "░" * (WIDTH - filled)
 
 
 class EpochProgress:
-    """Progress of a training run over `total` epochs: `update(**metrics)` after each epoch, `close(reason)` at the end.
+    """A bar of `total` epochs named `desc`; nothing is shown when `enabled` is False.
 
-    A run that ends before `total` epochs shows a full bar with the reason, e.g.
-    "stopped early: 100% training accuracy at epoch 12"; a run that was resumed starts at `initial`.
+    `update(**metrics)` after each epoch; `close(reason)` at the end fills the bar and says why the
+    run ended ("train_acc reached 1 at epoch 12"), so a run that stops early ends as a completed
+    bar, not as a failed one.
     """
 
-    def __init__(self, total: int, desc: str = "training", enabled: bool = True, initial: int = 0) -> None:
-        if total < 1 or not 0 <= initial <= total:
-            raise ValueError(f"total={total}, initial={initial} are not allowed; need total >= 1 and 0 <= initial <= total")
-        self.total, self.desc, self.enabled, self.epoch = total, desc, enabled, initial
-        self.metrics: dict[str, float] = {}
-        self.start, self.closed = time.monotonic(), False
-        self.notebook = enabled and in_notebook()
+    def __init__(self, total: int, desc: str, enabled: bool) -> None:
+        if total < 0:
+            raise ValueError(f"total={total} is not allowed; the number of epochs must be 0 or more")
+        self.total, self.desc, self.enabled = total, desc, enabled
+        self.epoch, self.metrics, self.start, self.closed = 0, {}, time.monotonic(), False
         self.handle = None
-        if self.notebook:
+        if enabled and in_notebook():
             from IPython.display import display
 
             self.handle = display({"text/plain": self.line()}, raw=True, display_id=True)
 
     def line(self, reason: str | None = None) -> str:
-        """The current state as one line of text."""
-        elapsed = time.monotonic() - self.start
-        done = self.epoch if reason is None else self.total
+        """The run's state as one line: name, bar, epochs, time, metrics, and the reason once closed."""
+        fraction = 1.0 if reason is not None or not self.total else self.epoch / self.total
         metrics = "  ".join(f"{name} {value:.3f}" for name, value in self.metrics.items())
-        text = f"{self.desc}: {bar(done / self.total)} {self.epoch}/{self.total} epochs  {format_seconds(elapsed)}"
-        return "  ".join(part for part in (text, metrics, reason) if part)
+        head = f"{self.desc}: {text_bar(fraction)} {self.epoch}/{self.total} epochs  {format_seconds(time.monotonic() - self.start)}"
+        return "  ".join(part for part in (head, metrics, reason and f"({reason})") if part)
 
     def show(self, reason: str | None = None) -> None:
-        """Replace the displayed line by the current state."""
+        """Redraw the line (in the notebook, or on stderr)."""
         if not self.enabled:
             return
-        if self.notebook:
+        if self.handle is not None:
             self.handle.update({"text/plain": self.line(reason)}, raw=True)
-        elif sys.stderr.isatty() or reason is not None:
-            end = "\n" if reason is not None else ""
-            print(f"\r{self.line(reason)}", end=end, file=sys.stderr, flush=True)
+        elif reason is not None or sys.stderr.isatty():
+            print(f"\r{self.line(reason)}", end="\n" if reason is not None else "", file=sys.stderr, flush=True)
 
     def update(self, **metrics: float) -> None:
-        """One more epoch is done; `metrics` (e.g. train_acc=0.98) are shown next to the bar."""
+        """Advance one epoch and show its metrics (e.g. train_acc=0.98)."""
         self.epoch += 1
         self.metrics = metrics
         self.show()
 
-    def close(self, reason: str | None = None) -> None:
-        """End the display with a full bar and why the run ended (default: all epochs done)."""
-        if self.closed:
-            return
-        self.closed = True
-        if reason is None:
-            reason = "done" if self.epoch >= self.total else f"stopped after {self.epoch} epochs"
-        self.show(reason)
+    def close(self, reason: str) -> None:
+        """Fill the bar and say why training ended; later calls change nothing."""
+        if not self.closed:
+            self.closed = True
+            self.show(reason)

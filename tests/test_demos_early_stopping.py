@@ -36,10 +36,10 @@ def test_replay_agrees_with_the_early_stopping_callback(digits):
     torch.manual_seed(0)
     full = d2lutil.fit(d2lutil.make_model("mlp", data.input_shape, hidden=(32,)), data, 30, lr=0.5,
                        batch_size=32, progress=False)
-    best, stop = stopping_point(full.test_loss, patience=3)
+    best, stop = stopping_point(full.val_loss, patience=3)
     assert stop is not None
     torch.manual_seed(0)
-    stopper = d2lutil.EarlyStopping("test_loss", patience=3)
+    stopper = d2lutil.EarlyStopping("val_loss", patience=3)
     stopped = d2lutil.fit(d2lutil.make_model("mlp", data.input_shape, hidden=(32,)), data, 30, lr=0.5,
                           batch_size=32, progress=False, callbacks=[stopper])
     assert (stopper.best_epoch, stopper.stopped_epoch) == (best, stop)
@@ -49,8 +49,8 @@ def test_replay_agrees_with_the_early_stopping_callback(digits):
 def toy_history() -> d2lutil.History:
     history = d2lutil.History()
     for epoch, val in enumerate([2.0, 1.5, 1.2, 1.3, 1.4, 1.6, 1.8, 2.0]):
-        history.append(train_loss=2.0 / (epoch + 1), train_acc=0.5 + 0.05 * epoch, test_loss=val,
-                       test_acc=0.9 - 0.05 * abs(epoch - 2))
+        history.append(train_loss=2.0 / (epoch + 1), train_acc=0.5 + 0.05 * epoch, val_loss=val,
+                       val_acc=0.9 - 0.05 * abs(epoch - 2))
     return history
 
 
@@ -72,4 +72,4 @@ def test_demo_rejects_unknown_runs_and_metrics():
     with pytest.raises(ValueError, match="run='clean'"):
         early_stopping_curves({"noisy": toy_history()}, "clean")
     with pytest.raises(ValueError, match="monitor"):
-        early_stopping_curves({"noisy": toy_history()}, "noisy", monitor="val_loss")
+        early_stopping_curves({"noisy": toy_history()}, "noisy", monitor="test_loss")

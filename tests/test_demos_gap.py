@@ -35,10 +35,10 @@ def test_bias_variance_rejects_degrees_outside_the_data(degree):
         bias_variance([degree], n_train=20)
 
 
-def history(train_loss, test_loss) -> History:
+def history(train_loss, val_loss) -> History:
     h = History()
-    for a, b in zip(train_loss, test_loss):
-        h.append(train_loss=a, test_loss=b, train_acc=1 - a / 4, test_acc=1 - b / 4)
+    for a, b in zip(train_loss, val_loss):
+        h.append(train_loss=a, val_loss=b, train_acc=1 - a / 4, val_acc=1 - b / 4)
     return h
 
 

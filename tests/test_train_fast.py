@@ -9,13 +9,15 @@ from torch import nn
 
 import d2lutil
 from d2lutil.data import iterate_batches
-from d2lutil.train import amp_dtype, checkpoint_path, make_scaler, resolve_checkpoint_dir, run_fingerprint, to_channels_last
+from d2lutil.checkpoints import checkpoint_file, resolve_checkpoint_dir, run_fingerprint
+from d2lutil.precision import Precision, amp_dtype
+from d2lutil.train import to_channels_last
 
 
 @pytest.fixture(scope="module")
 def small(digits):
     """A small digits subset so each training run takes a fraction of a second."""
-    return digits.subset(300, 200, seed=0)
+    return digits.subset(300, 200, 200, seed=0)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -70,10 +72,18 @@ def test_unknown_amp_mode_is_rejected_before_training(small, amp):
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
-def test_only_float16_gets_a_gradient_scaler():
-    cpu = torch.device("cpu")
-    assert isinstance(make_scaler(cpu, torch.float16), torch.amp.GradScaler)
-    assert make_scaler(cpu, torch.bfloat16) is None and make_scaler(cpu, None) is None
+def test_precision_is_resolved_once_and_only_float16_gets_a_gradient_scaler():
+    assert isinstance(Precision.resolve("fp16", "cpu").scaler, torch.amp.GradScaler)
+    assert Precision.resolve("bf16", "cpu") == Precision("cpu", torch.bfloat16, None)
+    assert Precision.resolve(None, "cpu") == Precision("cpu", None, None)
+
+
+def test_fit_resolves_the_precision_once(small, monkeypatch):
+    calls = []
+    resolve = Precision.resolve.__func__
+    monkeypatch.setattr(Precision, "resolve", classmethod(lambda cls, *args: calls.append(args) or resolve(cls, *args)))
+    d2lutil.fit(make(), small, 3, batch_size=32, amp="bf16", progress=False)
+    assert calls == [("bf16", torch.device("cpu"))]
 
 
 @pytest.mark.parametrize("amp, dtype", [(None, torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16)])
@@ -83,7 +93,7 @@ def test_amp_runs_forward_passes_in_its_dtype_on_cpu_and_still_learns(small, amp
     history = d2lutil.fit(net, small, 6, lr=0.1, batch_size=32, amp=amp, progress=False)
     assert spy.dtypes == {dtype}
     assert all(p.dtype == torch.float32 for p in net.parameters())  # weights stay in full precision
-    assert history.train_loss[-1] < history.train_loss[0] / 2 and history.test_acc[-1] > 0.7
+    assert history.train_loss[-1] < history.train_loss[0] / 2 and history.val_acc[-1] > 0.7
 
 
 def test_bf16_gives_different_but_close_numbers_from_full_precision(small):
@@ -96,24 +106,25 @@ def test_bf16_gives_different_but_close_numbers_from_full_precision(small):
 def test_evaluate_under_amp_autocasts(small):
     spy = DtypeSpy()
     net = nn.Sequential(make(), spy)
-    d2lutil.evaluate(net, small.X_test, small.y_test, amp="bf16")
+    d2lutil.evaluate(net, small.X_test, small.y_test, precision=Precision.resolve("bf16", "cpu"))
     assert spy.dtypes == {torch.bfloat16}
     with pytest.raises(ValueError, match="amp='half'"):
-        d2lutil.evaluate(net, small.X_test, small.y_test, amp="half")
+        Precision.resolve("half", "cpu")
 
 
 def test_channels_last_converts_a_cnn_and_its_images(small):
-    rgb = d2lutil.Dataset(small.X_train.repeat(1, 3, 1, 1), small.y_train, small.X_test.repeat(1, 3, 1, 1),
-                          small.y_test, 10, "rgb")
+    rgb = d2lutil.Dataset(small.X_train.repeat(1, 3, 1, 1), small.y_train, small.X_val.repeat(1, 3, 1, 1),
+                          small.y_val, small.X_test.repeat(1, 3, 1, 1), small.y_test, 10, "rgb")
     net, data = to_channels_last(d2lutil.make_model("cnn", (3, 8, 8), width=0.25), rgb)
     conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    assert data.X_train.stride(1) == data.X_test.stride(1) == 1 != rgb.X_train.stride(1)  # channels innermost
+    assert data.X_train.stride(1) == data.X_val.stride(1) == data.X_test.stride(1) == 1 != rgb.X_train.stride(1)
     assert torch.equal(data.X_train, rgb.X_train) and torch.equal(data.y_test, rgb.y_test)
 
 
 def test_channels_last_leaves_non_image_data_alone(small):
-    flat = d2lutil.Dataset(small.X_train.flatten(1), small.y_train, small.X_test.flatten(1), small.y_test, 10, "flat")
+    flat = d2lutil.Dataset(small.X_train.flatten(1), small.y_train, small.X_val.flatten(1), small.y_val,
+                           small.X_test.flatten(1), small.y_test, 10, "flat")
     net = nn.Linear(64, 10)
     assert to_channels_last(net, flat) == (net, flat)
 
@@ -122,7 +133,7 @@ def test_channels_last_training_matches_the_default_layout(small):
     default = d2lutil.fit(make("cnn"), small, 2, batch_size=50, progress=False)
     fast = d2lutil.fit(make("cnn"), small, 2, batch_size=50, channels_last=True, progress=False)
     assert fast.train_loss == pytest.approx(default.train_loss, rel=1e-4)
-    assert fast.test_acc == pytest.approx(default.test_acc, abs=0.011)
+    assert fast.val_acc == pytest.approx(default.val_acc, abs=0.011)
 
 
 def test_compile_model_trains_the_compiled_module_and_keeps_the_weights_in_net(small, monkeypatch):
@@ -143,7 +154,7 @@ def test_compile_model_trains_the_compiled_module_and_keeps_the_weights_in_net(s
 def reference_fit(net: nn.Module, data: d2lutil.Dataset, num_epochs: int, lr: float, batch_size: int, seed: int):
     """The plain loop `fit` ran before the fast path: SGD over batches in a seeded order, then evaluation."""
     optimizer, generator = torch.optim.SGD(net.parameters(), lr=lr), torch.Generator().manual_seed(seed)
-    test_acc = []
+    val_acc = []
     for _ in range(num_epochs):
         net.train()
         for Xb, yb in iterate_batches(data.X_train, data.y_train, batch_size, shuffle=True, generator=generator):
@@ -153,8 +164,8 @@ def reference_fit(net: nn.Module, data: d2lutil.Dataset, num_epochs: int, lr: fl
             optimizer.step()
         net.eval()
         with torch.no_grad():
-            test_acc.append(int((net(data.X_test).argmax(1) == data.y_test).sum()) / len(data.y_test))
-    return test_acc
+            val_acc.append(int((net(data.X_val).argmax(1) == data.y_val).sum()) / len(data.y_val))
+    return val_acc
 
 
 @pytest.mark.parametrize("options", [{"amp": None, "channels_last": False, "compile_model": False},
@@ -165,7 +176,7 @@ def test_with_the_options_off_results_are_bit_identical_to_the_plain_loop(small,
     expected_acc = reference_fit(expected_net, small, 2, 0.1, 32, seed=4)
     net = make("cnn", seed=1)
     history = d2lutil.fit(net, small, 2, lr=0.1, batch_size=32, seed=4, progress=False, **options)
-    assert history.test_acc == expected_acc
+    assert history.val_acc == expected_acc
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), expected_net.state_dict().values()))
 
 
@@ -196,13 +207,14 @@ def test_run_fingerprint_changes_with_what_determines_the_run(small):
     base = run_fingerprint(net, small, opt, 0, 32)
     assert base == run_fingerprint(net, small, opt, 0, 32)
     assert len({base, run_fingerprint(net, small, opt, 1, 32), run_fingerprint(net, small, opt, 0, 64),
-                run_fingerprint(net, small, opt, 0, 32, amp="bf16"), run_fingerprint(make(seed=5), small, opt, 0, 32),
+                run_fingerprint(net, small, opt, 0, 32, dtype=torch.bfloat16), run_fingerprint(make(seed=5), small, opt, 0, 32),
                 run_fingerprint(net, small.subset(200, 200), opt, 0, 32)}) == 6
 
 
-def test_checkpoint_path_is_a_safe_file_name_in_the_folder(tmp_path):
-    assert checkpoint_path(tmp_path, "p=0.2 / mlp", "abc123") == tmp_path / "p-0.2-mlp-abc123.pt"
-    assert checkpoint_path(tmp_path, "///", "abc123") == tmp_path / "run-abc123.pt"
+def test_checkpoint_file_is_a_safe_file_name_in_the_folder(tmp_path):
+    assert checkpoint_file(tmp_path, "p=0.2 / mlp-abc123") == tmp_path / "p=0.2-mlp-abc123.pt"
+    assert checkpoint_file(tmp_path, "///") == tmp_path / "run.pt"
+    assert checkpoint_file(tmp_path, "../../etc/x") == tmp_path / "etc-x.pt"
 
 
 def test_local_checkpoint_dir_is_used_as_given(tmp_path):

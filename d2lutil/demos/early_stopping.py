@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ..train import METRICS, History
+from ..callbacks import METRICS, History
 from ..validate import check_choice, check_nonnegative, check_positive_int
 
 
@@ -29,11 +29,8 @@ def stopping_point(values: list[float], patience: int, min_delta: float = 0.0,
 
 
 def early_stopping_curves(histories: Mapping[str, History], run: str, patience: int = 5, min_delta: float = 0.0,
-                          monitor: str = "test_loss") -> tuple[Figure, dict[str, Any]]:
-    """Plot run's loss and accuracy curves with the best epoch, the stop and the patience window between them.
-
-    The histories' test metrics are read as those of the validation split that early stopping watches.
-    """
+                          monitor: str = "val_loss") -> tuple[Figure, dict[str, Any]]:
+    """Plot run's loss and accuracy curves with the best epoch, the stop and the patience window between them."""
     history = histories[check_choice("run", run, tuple(histories))]
     check_choice("monitor", monitor, METRICS)
     best, stop = stopping_point(getattr(history, monitor), patience, min_delta,
@@ -44,7 +41,7 @@ def early_stopping_curves(histories: Mapping[str, History], run: str, patience: 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, kind in zip(axes, ("loss", "acc")):
         ax.plot(epochs, getattr(history, f"train_{kind}"), label="training")
-        ax.plot(epochs, getattr(history, f"test_{kind}"), label="validation")
+        ax.plot(epochs, getattr(history, f"val_{kind}"), label="validation")
         ax.axvspan(best, end, color="tab:orange", alpha=0.15, label=f"patience window ({end - best} epochs)")
         ax.axvline(best, color="tab:green", ls="--", label=f"best epoch {best} (restored)")
         if stop is not None:
@@ -55,5 +52,5 @@ def early_stopping_curves(histories: Mapping[str, History], run: str, patience: 
     fig.suptitle(f"Early stopping on {monitor}, patience={patience}, min_delta={min_delta:g}")
     fig.tight_layout()
     return fig, {"best_epoch": best, "stopped_epoch": stop, "epochs_trained": end,
-                 "epochs_saved": last - end, "val_acc_at_best": history.test_acc[best - 1],
-                 "val_acc_at_end": history.test_acc[-1]}
+                 "epochs_saved": last - end, "val_acc_at_best": history.val_acc[best - 1],
+                 "val_acc_at_end": history.val_acc[-1]}

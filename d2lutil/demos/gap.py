@@ -12,7 +12,8 @@ from torch import nn
 from ..data import Dataset
 from ..models import make_model
 from ..regularizers.penalties import penalized_loss, weight_norm
-from ..train import Callback, History, TrainState, fit
+from ..callbacks import Callback, History, TrainState
+from ..train import fit
 from ..validate import check_nonnegative, check_positive_int
 
 
@@ -76,10 +77,10 @@ def train_mlp(data: Dataset, width: int, num_epochs: int, lr: float = 1e-3, batc
 
 def summarize(net: nn.Module, history: History) -> dict[str, float]:
     """The final losses and accuracies of a run, its generalization gaps, size and weight norm."""
-    return {"train_loss": history.train_loss[-1], "val_loss": history.test_loss[-1],
-            "train_acc": history.train_acc[-1], "val_acc": history.test_acc[-1],
-            "gap": history.train_acc[-1] - history.test_acc[-1],
-            "loss_gap": history.test_loss[-1] - history.train_loss[-1],
+    return {"train_loss": history.train_loss[-1], "val_loss": history.val_loss[-1],
+            "train_acc": history.train_acc[-1], "val_acc": history.val_acc[-1],
+            "gap": history.train_acc[-1] - history.val_acc[-1],
+            "loss_gap": history.val_loss[-1] - history.train_loss[-1],
             "num_params": sum(p.numel() for p in net.parameters()), "weight_norm": weight_norm(net)}
 
 
@@ -97,9 +98,9 @@ def gap_vs_train_size(data: Dataset, sizes: Sequence[int], width: int, num_epoch
 
 def signs_of_overfitting(history: History, norms: Sequence[float]) -> dict[str, dict[str, float]]:
     """One run's underfit (first epoch), good fit (lowest validation loss) and overfit (last epoch) rows."""
-    best = int(np.argmin(history.test_loss))
-    return {name: {"epoch": i + 1, "train_loss": history.train_loss[i], "val_loss": history.test_loss[i],
-                   "loss_gap": history.test_loss[i] - history.train_loss[i], "weight_norm": norms[i]}
+    best = int(np.argmin(history.val_loss))
+    return {name: {"epoch": i + 1, "train_loss": history.train_loss[i], "val_loss": history.val_loss[i],
+                   "loss_gap": history.val_loss[i] - history.train_loss[i], "weight_norm": norms[i]}
             for name, i in (("underfit", 0), ("good fit", best), ("overfit", len(history) - 1))}
 
 
@@ -116,7 +117,7 @@ def overfitting_demo(data: Dataset, n_train: int = 100, width: int = 256, num_ep
     epochs = np.arange(1, len(history) + 1)
     fig, (ax_loss, ax_norm) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax_loss.plot(epochs, history.train_loss, label="training loss")
-    ax_loss.plot(epochs, history.test_loss, label="validation loss")
+    ax_loss.plot(epochs, history.val_loss, label="validation loss")
     ax_norm.plot(epochs, norms.norms, c="C2", label="weight norm")
     for ax in (ax_loss, ax_norm):
         ax.axvline(rows["good fit"]["epoch"], ls="--", c="gray", label="lowest validation loss")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..train import Callback, TrainState
+from ..callbacks import Callback, TrainState
 from ..validate import check_choice, check_nonnegative, check_positive
 
 CLIP_MODES = ("norm", "value")
