@@ -11,7 +11,8 @@ from .callbacks import METRICS, Callback, EarlyStopping, History, StopAtAccuracy
 from .checkpoints import CheckpointError, checkpoint_file, resolve_checkpoint_dir
 from .precision import AMP_MODES, Precision
 from .train import evaluate, fit
-from .validate import check_choice, check_nonnegative, check_positive, check_positive_int, check_probability, check_seed
+from .validate import (check_choice, check_integer, check_nonnegative, check_number, check_positive, check_positive_int,
+                       check_probability, check_seed)
 from .quiz import Question, feedback, quick_check
 from .widgets import show_demo
 

@@ -2,7 +2,8 @@
 
 Every function takes a local seeded ``torch.Generator``, so a corruption is the same on
 every call with the same seed; it is applied once, before training, and so is fixed
-across epochs.
+across epochs. Only the training split is corrupted unless the held-out splits (validation
+and test) are asked for too.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import replace
 import torch
 
 from .data import Dataset
-from .validate import check_choice, check_probability
+from .validate import check_choice, check_positive_int, check_probability, check_nonnegative_int
 
 CORRUPTIONS = ("true_labels", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")
 
@@ -19,6 +20,7 @@ CORRUPTIONS = ("true_labels", "partial_labels", "random_labels", "shuffled_pixel
 def corrupt_labels(y: torch.Tensor, p: float, num_classes: int, generator: torch.Generator) -> torch.Tensor:
     """With probability p, replace each label by a class drawn uniformly from all `num_classes`."""
     check_probability("p", p)
+    check_positive_int("num_classes", num_classes)
     resample = torch.rand(len(y), generator=generator) < p
     drawn = torch.randint(num_classes, (len(y),), generator=generator)
     return torch.where(resample.to(y.device), drawn.to(y.device), y)
@@ -30,8 +32,8 @@ def random_labels(y: torch.Tensor, num_classes: int, generator: torch.Generator)
 
 
 def pixel_permutation(num_pixels: int, generator: torch.Generator) -> torch.Tensor:
-    """One random permutation of pixel positions, to share between train and test."""
-    return torch.randperm(num_pixels, generator=generator)
+    """One random permutation of pixel positions, to share between every split."""
+    return torch.randperm(check_positive_int("num_pixels", num_pixels), generator=generator)
 
 
 def shuffle_pixels(X: torch.Tensor, permutation: torch.Tensor) -> torch.Tensor:
@@ -56,32 +58,27 @@ def gaussian_like(X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return mean + std * noise
 
 
-def corrupt(data: Dataset, kind: str, p: float = 1.0, seed: int = 0, include_test: bool = False) -> Dataset:
-    """Return `data` with the training set (and the test set if asked) corrupted by `kind`.
+def corrupt(data: Dataset, kind: str, p: float = 1.0, seed: int = 0, held_out: bool = False) -> Dataset:
+    """Return `data` with the training split (and the validation and test splits if `held_out`) corrupted by `kind`.
 
     kind is one of CORRUPTIONS; p is the probability of corruption used by 'partial_labels'.
-    'shuffled_pixels' always permutes both splits with one shared permutation, since the
-    test images must be seen the way the network was trained to see them.
+    'shuffled_pixels' always permutes every split with one shared permutation, since the
+    held-out images must be seen the way the network was trained to see them.
     """
     check_choice("corruption", kind, CORRUPTIONS)
     check_probability("p", p)
-    gen = torch.Generator().manual_seed(seed)
-    X_train, y_train, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
-    if kind in ("partial_labels", "random_labels"):
-        level = p if kind == "partial_labels" else 1.0
-        y_train = corrupt_labels(y_train, level, data.num_classes, gen)
-        if include_test:
-            y_test = corrupt_labels(y_test, level, data.num_classes, gen)
-    elif kind == "shuffled_pixels":
-        perm = pixel_permutation(X_train.shape[2] * X_train.shape[3], gen)
-        X_train = shuffle_pixels(X_train, perm)
-        X_test = shuffle_pixels(X_test, perm)
-    elif kind == "random_pixels":
-        X_train = random_pixels(X_train, gen)
-        if include_test:
-            X_test = random_pixels(X_test, gen)
-    elif kind == "gaussian":
-        X_train = gaussian_like(X_train, gen)
-        if include_test:
-            X_test = gaussian_like(X_test, gen)
-    return replace(data, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    gen = torch.Generator().manual_seed(check_nonnegative_int("seed", seed))
+    splits = ("train", "val", "test") if held_out or kind == "shuffled_pixels" else ("train",)
+    perm = pixel_permutation(data.X_train.shape[2] * data.X_train.shape[3], gen) if kind == "shuffled_pixels" else None
+    fields = {}
+    for split in splits:
+        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+        if kind in ("partial_labels", "random_labels"):
+            fields[f"y_{split}"] = corrupt_labels(y, p if kind == "partial_labels" else 1.0, data.num_classes, gen)
+        elif kind == "shuffled_pixels":
+            fields[f"X_{split}"] = shuffle_pixels(X, perm)
+        elif kind == "random_pixels":
+            fields[f"X_{split}"] = random_pixels(X, gen)
+        elif kind == "gaussian":
+            fields[f"X_{split}"] = gaussian_like(X, gen)
+    return replace(data, **fields)

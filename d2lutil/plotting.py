@@ -13,15 +13,22 @@ from .callbacks import History
 
 LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
           "val_loss": "validation loss", "val_acc": "validation accuracy"}
+LINESTYLES, MARKERS = ("-", "--", "-.", ":"), ("o", "s", "^", "D", "v", "x")
+
+
+def distinct_style(i: int, points: int) -> dict[str, object]:
+    """Colour, line style and sparse markers of series `i`, so series that coincide stay visible."""
+    return {"color": f"C{i % 10}", "linestyle": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)],
+            "markevery": max(1, points // 8), "markersize": 4}
 
 
 def plot_histories(histories: Mapping[str, History], metric: str = "train_acc", ax: Axes | None = None,
                    title: str | None = None) -> Axes:
     """Plot one metric per epoch for several named runs on one axis."""
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
-    for name, history in histories.items():
+    for i, (name, history) in enumerate(histories.items()):
         values = getattr(history, metric)
-        ax.plot(range(1, len(values) + 1), values, label=name)
+        ax.plot(range(1, len(values) + 1), values, label=name, **distinct_style(i, len(values)))
     ax.set(xlabel="epoch", ylabel=LABELS.get(metric, metric), title=title or LABELS.get(metric, metric))
     ax.legend()
     return ax

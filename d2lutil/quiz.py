@@ -1,6 +1,8 @@
 """Quick-check multiple-choice questions that give feedback when answered."""
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -26,24 +28,46 @@ def feedback(question: Question, choice: int) -> str:
     return f"{verdict} {question.explanation}"
 
 
+def letter(i: int) -> str:
+    """The letter of option `i`: A, B, C, ..."""
+    return chr(65 + i)
+
+
+def question_html(question: Question) -> str:
+    """The prompt and the lettered options as HTML that wraps to the width of the notebook."""
+    options = "".join(f"<li>{html.escape(option)}</li>" for option in question.options)
+    return (f'<div style="white-space: normal; line-height: 1.5">'
+            f"<b>Quick check:</b> {html.escape(question.prompt)}<ol type=\"A\">{options}</ol></div>")
+
+
 def quick_check(question: Question, interactive: bool = False) -> None:
-    """Show the question; interactively with radio buttons and a Check button, else as text with the answer folded."""
+    """Show the question; interactively with one answer button per option, else as text with the answer folded.
+
+    The options are wrapped HTML text and the buttons carry only their letters, so long options stay
+    readable with ipywidgets 7 (Colab) and 8, whose radio buttons and button labels do not wrap.
+    """
     if not interactive:
-        letters = "\n".join(f"  ({chr(65 + i)}) {option}" for i, option in enumerate(question.options))
+        letters = "\n".join(f"  ({letter(i)}) {option}" for i, option in enumerate(question.options))
         print(f"Quick check: {question.prompt}\n{letters}\n(Answer with d2lutil.quiz.feedback(question, k), "
               "or rerun with interactive=True.)")
         return
     import ipywidgets
     from IPython.display import display
 
-    choices = ipywidgets.RadioButtons(options=list(question.options), value=None, description="")
-    button, out = ipywidgets.Button(description="Check"), ipywidgets.Output()
+    out = ipywidgets.Output()
 
-    def on_click(_: object) -> None:
-        out.clear_output()
-        with out:
-            print("Pick an option first." if choices.value is None
-                  else feedback(question, question.options.index(choices.value)))
+    def answer(choice: int) -> Callable[[object], None]:
+        """The click handler of option `choice`: show its feedback."""
+        def on_click(_: object) -> None:
+            out.clear_output()
+            with out:
+                print(f"({letter(choice)}) {feedback(question, choice)}")
+        return on_click
 
-    button.on_click(on_click)
-    display(ipywidgets.VBox([ipywidgets.HTML(f"<b>Quick check:</b> {question.prompt}"), choices, button, out]))
+    buttons = []
+    for i, option in enumerate(question.options):
+        button = ipywidgets.Button(description=letter(i), tooltip=option, layout=ipywidgets.Layout(width="4em"))
+        button.on_click(answer(i))
+        buttons.append(button)
+    display(ipywidgets.VBox([ipywidgets.HTML(question_html(question), layout=ipywidgets.Layout(width="100%")),
+                             ipywidgets.HBox([ipywidgets.Label("Your answer:"), *buttons]), out]))

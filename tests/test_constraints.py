@@ -72,7 +72,7 @@ def test_constraints_leave_biases_and_batch_norm_alone():
 
 
 def test_callbacks_clip_and_constrain_during_fit(digits):
-    data = digits.subset(200, 100)
+    data = digits.subset(n_train=200, n_test=100)
     torch.manual_seed(0)
     net = d2lutil.make_model("mlp", data.input_shape, hidden=(32,))
     before_clip, after_clip = GradientNormMonitor(), GradientNormMonitor()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import d2lutil
-from d2lutil.corruptions import corrupt_labels, gaussian_like, random_pixels, shuffle_pixels
+from d2lutil.corruptions import corrupt_labels, gaussian_like, pixel_permutation, random_pixels, shuffle_pixels
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -29,26 +29,38 @@ def test_corruption_is_reproducible_and_seed_dependent(digits):
     assert torch.equal(a.y_train, b.y_train) and not torch.equal(a.y_train, c.y_train)
 
 
-def test_training_set_only_unless_asked(digits):
-    for kind in ("partial_labels", "random_labels", "random_pixels", "gaussian"):
-        out = d2lutil.corrupt(digits, kind, p=0.5, seed=0)
-        assert torch.equal(out.X_test, digits.X_test) and torch.equal(out.y_test, digits.y_test), kind
-    both = d2lutil.corrupt(digits, "random_labels", seed=0, include_test=True)
-    assert (both.y_test != digits.y_test).float().mean() > 0.8
-    assert not torch.equal(d2lutil.corrupt(digits, "gaussian", include_test=True).X_test, digits.X_test)
+@pytest.mark.parametrize("kind", ["partial_labels", "random_labels", "random_pixels", "gaussian"])
+def test_training_set_only_unless_asked(digits, kind):
+    out = d2lutil.corrupt(digits, kind, p=0.5, seed=0)
+    assert not (torch.equal(out.X_train, digits.X_train) and torch.equal(out.y_train, digits.y_train))
+    for split in ("val", "test"):
+        assert torch.equal(getattr(out, f"X_{split}"), getattr(digits, f"X_{split}")), (kind, split)
+        assert torch.equal(getattr(out, f"y_{split}"), getattr(digits, f"y_{split}")), (kind, split)
+    both = d2lutil.corrupt(digits, kind, p=0.5, seed=0, held_out=True)
+    assert torch.equal(both.X_train, out.X_train) and torch.equal(both.y_train, out.y_train)
+    for split in ("val", "test"):
+        changed = not (torch.equal(getattr(both, f"X_{split}"), getattr(digits, f"X_{split}"))
+                       and torch.equal(getattr(both, f"y_{split}"), getattr(digits, f"y_{split}")))
+        assert changed, (kind, split)
 
 
-def test_shuffled_pixels_share_one_permutation_between_train_and_test():
+def test_random_labels_of_the_held_out_splits(digits):
+    both = d2lutil.corrupt(digits, "random_labels", seed=0, held_out=True)
+    assert (both.y_val != digits.y_val).float().mean() > 0.8 and (both.y_test != digits.y_test).float().mean() > 0.8
+
+
+def test_shuffled_pixels_share_one_permutation_between_all_splits():
     # Pixel values that identify their position: pixel j of every image holds j (+ a per-image offset).
-    X = torch.arange(64.0).repeat(30, 1) + torch.arange(30.0)[:, None] * 1000
-    data = d2lutil.Dataset(X[:20].reshape(20, 1, 8, 8), torch.zeros(20, dtype=torch.int64),
-                           X[20:25].reshape(5, 1, 8, 8), torch.zeros(5, dtype=torch.int64),
-                           X[20:].reshape(10, 1, 8, 8), torch.zeros(10, dtype=torch.int64), 10, "toy")
+    X = torch.arange(64.0).repeat(35, 1) + torch.arange(35.0)[:, None] * 1000
+    labels = torch.zeros(35, dtype=torch.int64)
+    data = d2lutil.Dataset(X[:20].reshape(20, 1, 8, 8), labels[:20], X[20:25].reshape(5, 1, 8, 8), labels[20:25],
+                           X[25:].reshape(10, 1, 8, 8), labels[25:], 10, "toy")
     out = d2lutil.corrupt(data, "shuffled_pixels", seed=0)
     perms = (out.X_train.flatten(1) % 1000).long()
-    test_perms = (out.X_test.flatten(1) % 1000).long()
     assert sorted(perms[0].tolist()) == list(range(64)) and perms[0].tolist() != list(range(64))
-    assert (perms == perms[0]).all() and (test_perms == perms[0]).all()
+    assert (perms == perms[0]).all()
+    for held in (out.X_val, out.X_test):
+        assert ((held.flatten(1) % 1000).long() == perms[0]).all()
     assert torch.equal(out.y_train, data.y_train)
 
 
@@ -82,7 +94,23 @@ def test_gaussian_inputs_match_mean_and_variance_per_channel():
     ({"kind": "flipped_labels"}, "'true_labels', 'partial_labels'"),
     ({"kind": "partial_labels", "p": 1.5}, r"p=1.5 .*\[0, 1\]"),
     ({"kind": "partial_labels", "p": -0.1}, r"p=-0.1"),
+    ({"kind": "partial_labels", "p": float("nan")}, r"p=nan .*\[0, 1\]"),
+    ({"kind": "partial_labels", "p": float("inf")}, r"p=inf"),
+    ({"kind": "random_labels", "seed": "abc"}, "seed='abc' .* integer >= 0"),
+    ({"kind": "random_labels", "seed": -2}, "seed=-2"),
+    ({"kind": "random_labels", "seed": True}, "seed=True"),
 ])
 def test_bad_input(digits, kwargs, match):
     with pytest.raises(ValueError, match=match):
         d2lutil.corrupt(digits, **kwargs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda y: corrupt_labels(y, float("nan"), 10, gen()), "p=nan"),
+    (lambda y: corrupt_labels(y, 0.5, 0, gen()), "num_classes=0"),
+    (lambda y: d2lutil.random_labels(y, -3, gen()), "num_classes=-3"),
+    (lambda y: pixel_permutation(0, gen()), "num_pixels=0"),
+])
+def test_corruption_functions_refuse_bad_values(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(torch.zeros(5, dtype=torch.int64))

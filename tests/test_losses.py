@@ -87,7 +87,7 @@ def test_attach_teacher_scores_packs_labels_and_scores_for_the_distillation_loss
 
 
 def test_a_student_learns_from_a_teacher_through_fit(digits):
-    data = digits.subset(300, 200)
+    data = digits.subset(n_train=300, n_test=200)
     torch.manual_seed(0)
     teacher = d2lutil.make_model("mlp", data.input_shape, hidden=(128,))
     d2lutil.fit(teacher, data, 10, lr=0.1, batch_size=32, progress=False)

@@ -4,8 +4,7 @@ import torch
 from torchvision.transforms import v2
 
 import d2lutil
-from d2lutil.regularizers.mixing import (cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mixup,
-                                         sample_lambda, to_probabilities)
+from d2lutil.regularizers.mixing import cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mixup, sample_lambda
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -79,13 +78,6 @@ def test_mixing_is_reproducible_from_the_generator():
         assert not torch.equal(first[1], other[1])
 
 
-def test_to_probabilities_one_hot_encodes_labels_and_passes_probabilities_through():
-    y = torch.tensor([2, 0])
-    assert torch.equal(to_probabilities(y, 3), torch.tensor([[0.0, 0, 1], [1, 0, 0]]))
-    probs = torch.tensor([[0.2, 0.8], [0.5, 0.5]])
-    assert to_probabilities(probs, 2) is probs
-
-
 def test_from_torchvision_leaves_the_global_generator_alone():
     X, y = index_batch()
     augment = from_torchvision(v2.RandomCrop(8, padding=2))
@@ -119,7 +111,7 @@ def test_bad_settings_raise_value_errors_naming_what_is_allowed(kwargs):
 
 
 def test_fit_trains_with_mixed_batches_and_evaluates_with_plain_labels(digits):
-    data = digits.subset(200, 100)
+    data = digits.subset(n_train=200, n_test=100)
     torch.manual_seed(0)
     net = d2lutil.make_model("mlp", data.input_shape, hidden=(32,))
     history = d2lutil.fit(net, data, 5, lr=0.1, batch_size=32, augment=make_mixing("cutmix", 1.0), progress=False)

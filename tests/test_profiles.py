@@ -1,4 +1,5 @@
 """Papermill profiles: every notebooks/params/*.yaml names only parameters of its notebook, with values it accepts."""
+import ast
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import papermill
 import pytest
 import yaml
 
+from d2lutil.parameters import declaration
 from d2lutil.sweep import parse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +49,14 @@ def profile_runs(profile: Path) -> list[dict[str, Any]]:
 
 
 def check_profile(profile: Path) -> None:
-    """Fail if the profile has no notebook, names a non-parameter, or gives a value the notebook rejects."""
+    """Fail if the profile has no notebook, names a non-parameter, or gives a value the declaration refuses."""
     notebook = notebook_of(profile)
     assert notebook.is_file(), f"{profile.name} has no notebook: {notebook.name} does not exist"
-    parameters = papermill.inspect_notebook(str(notebook))
+    defaults = {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(notebook)).items()}
     for values in profile_runs(profile):
-        unknown = sorted(set(values) - set(parameters))
-        assert not unknown, f"{profile.name} names {unknown}, not parameters of {notebook.name}: {', '.join(parameters)}"
-        check_values(notebook, values)
+        unknown = sorted(set(values) - set(defaults))
+        assert not unknown, f"{profile.name} names {unknown}, not parameters of {notebook.name}: {', '.join(defaults)}"
+        declaration(notebook.stem).check({**defaults, **values}, complete=False)
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=[p.name for p in PROFILES])

@@ -22,6 +22,7 @@ STUB = 'raise NotImplementedError("replace this line with your code")'
 ANSWER_PROMPT = "*Your answer here.*"
 RAISES = "raises-exception"
 ROOT = Path(__file__).resolve().parents[2]
+COLAB_SOLUTIONS, COLAB_EXERCISES = "/blob/main/solutions/", "/blob/main/exercises/"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in exercise.cells:
         if cell.cell_type == "markdown":
             cell.source = replace_regions(cell.source, ANSWER_PROMPT, keep_hint=False)
+            cell.source = cell.source.replace(COLAB_SOLUTIONS, COLAB_EXERCISES)  # the Colab badge opens the exercise
     return exercise
 
 

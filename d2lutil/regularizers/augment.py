@@ -5,11 +5,12 @@ import torch
 from torch.nn import functional as F
 
 from ..train import Augment
-from ..validate import check_nonnegative
+from ..validate import check_nonnegative_int
 
 
 def random_crop(X: torch.Tensor, generator: torch.Generator, padding: int = 2) -> torch.Tensor:
     """Zero-pad each image by `padding` and crop it back at a random offset (a random translation)."""
+    check_nonnegative_int("padding", padding)
     n, c, h, w = X.shape
     padded = F.pad(X, (padding,) * 4)
     dy, dx = (torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(X.device) for _ in range(2))
@@ -28,7 +29,7 @@ def random_flip(X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def make_augment(padding: int = 1, flip: bool = False) -> Augment:
     """An augmentation for `fit`: random translation by up to `padding` pixels, and optional flips."""
-    check_nonnegative("padding", padding)
+    check_nonnegative_int("padding", padding)
 
     def augment(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Randomly translate (and flip) a batch; the labels pass through."""

@@ -11,8 +11,7 @@ import itertools
 import torch
 from torch import nn
 
-from ..validate import check_choice, check_positive_int, check_probability
-from .stochastic_depth import check_drop_rate
+from ..validate import check_choice, check_drop_rate, check_positive_int, check_probability
 
 DROPOUT_KINDS = ("inverted", "standard")
 DROPOUT_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)

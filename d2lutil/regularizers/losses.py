@@ -7,7 +7,7 @@ from torch.nn import functional as F
 
 from ..train import Augment
 from ..validate import check_positive, check_probability
-from .mixing import to_probabilities
+from .targets import to_probabilities
 
 
 def smooth_labels(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:

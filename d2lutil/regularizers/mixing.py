@@ -12,10 +12,10 @@ from functools import partial
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from ..train import Augment
 from ..validate import check_choice, check_positive, check_positive_int
+from .targets import to_probabilities
 
 MIXINGS = ("mixup", "cutmix")
 IMPLEMENTATIONS = ("scratch", "torchvision")
@@ -29,11 +29,6 @@ def draw_seed(generator: torch.Generator) -> int:
 def sample_lambda(alpha: float, generator: torch.Generator) -> float:
     """Draw the mixing weight lambda ~ Beta(alpha, alpha), reproducibly from `generator`."""
     return float(np.random.default_rng(draw_seed(generator)).beta(check_positive("alpha", alpha), alpha))
-
-
-def to_probabilities(y: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Integer labels as one-hot rows; labels that already are probability rows pass through."""
-    return y if y.is_floating_point() else F.one_hot(y, num_classes).float()
 
 
 def mixup(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator, alpha: float = 0.2,

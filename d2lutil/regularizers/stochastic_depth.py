@@ -4,14 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validate import check_positive_int, check_probability
-
-
-def check_drop_rate(name: str, p: float) -> float:
-    """Return `p` if it lies in [0, 1) (a branch dropped always would never learn), else raise a ValueError."""
-    if check_probability(name, p) >= 1:
-        raise ValueError(f"{name}={p!r} is not allowed; it must be a number in [0, 1)")
-    return float(p)
+from ..validate import check_drop_rate, check_positive_int
 
 
 def drop_path(X: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:

@@ -1,0 +1,26 @@
+"""The parameters of chapter 5, modern regularizers."""
+from ..parameters import Declaration, Rule, common_rules, each, integer, number, optional
+
+DECLARATION = Declaration("05_modern_regularizers", {
+    **common_rules(),
+    "hidden": Rule(each(integer(1))),
+    "resnet_channels": Rule(integer(1)),
+    "num_blocks": Rule(integer(1)),
+    "num_epochs": Rule(integer(1)),
+    "resnet_epochs": Rule(integer(1)),
+    "batch_size": Rule(integer(1)),
+    "lr": Rule(number(0, low_open=True)),
+    "augment_padding": Rule(integer(0)),
+    "mixup_alpha": Rule(number(0, low_open=True)),
+    "cutmix_alpha": Rule(number(0, low_open=True)),
+    "smoothing": Rule(number(0, 1, high_open=True)),
+    "drop_path": Rule(number(0, 1, high_open=True)),
+    "noise_std": Rule(number(0, low_open=True)),
+    "max_norm": Rule(number(0, low_open=True)),
+    "clip_norm": Rule(number(0, low_open=True)),
+    "clip_value": Rule(number(0, low_open=True)),
+    "temperature": Rule(number(0, low_open=True)),
+    "distill_alpha": Rule(number(0, 1)),
+    "student_hidden": Rule(each(integer(1))),
+    "num_threads": Rule(optional(integer(1)), record=False),
+})
