@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .validate import check_choice, check_positive_int, check_nonnegative_int
+from .validate import check_choice, check_positive_int, check_seed
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 OFFLINE_DEFAULT = "digits"
@@ -62,7 +62,7 @@ class Dataset:
         sizes = {"train": n_train, "val": n_val, "test": n_test}
         for split, n in sizes.items():
             check_split_size(split, n, len(getattr(self, f"y_{split}")), self.name)
-        gen = torch.Generator().manual_seed(check_nonnegative_int("seed", seed))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
         fields = {}
         for split, n in sizes.items():
             fields.update(_take(split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"), n, gen))
@@ -128,7 +128,7 @@ def load_digits(test_size: int = 500, val_size: int = 300, seed: int = 0) -> Dat
 
     check_positive_int("test_size", test_size)
     check_positive_int("val_size", val_size)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     if test_size + val_size >= 1797:
         raise ValueError(f"test_size={test_size} with val_size={val_size} is not allowed; together they must "
                          "leave training examples of the 1,797 digits (at most 1,796)")
@@ -162,7 +162,7 @@ def load_torchvision(name: str, root: str | Path = "data", download: bool = True
     """
     check_choice("dataset", name, DATASETS[1:])
     check_choice("preprocess", preprocess, PREPROCESSINGS)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     root = Path(root)
     try:
         X_official, y_official = _torchvision_split(name, root, True, download)
@@ -196,7 +196,7 @@ def load_dataset(name: str = OFFLINE_DEFAULT, root: str | Path = "data", downloa
     """
     check_choice("dataset", name, DATASETS)
     check_choice("preprocess", preprocess, PREPROCESSINGS)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     if name == "digits" and preprocess != "standardize":
         raise ValueError(f"preprocess={preprocess!r} is not allowed for 'digits' (8x8 images, smaller than the "
                          f"paper's {PAPER_CROP}x{PAPER_CROP} crop); choose 'standardize'")

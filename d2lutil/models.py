@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .validate import check_choice, check_positive, check_positive_int, check_probability, check_nonnegative_int
+from .validate import check_choice, check_positive, check_positive_int, check_probability, check_seed
 
 MODELS = ("mlp", "cnn", "inception", "alexnet")
 
@@ -158,7 +158,7 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int = 10, wid
     if seed is None:
         return _build(name, tuple(input_shape), num_classes, width, tuple(hidden), dropout)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_nonnegative_int("seed", seed))
+        torch.manual_seed(check_seed("seed", seed))
         return _build(name, tuple(input_shape), num_classes, width, tuple(hidden), dropout)
 
 
