@@ -106,3 +106,9 @@ def test_without_a_seed_the_global_rng_draws_the_weights():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         d2lutil.make_model(**{"input_shape": (1, 8, 8), **kwargs})
+
+
+@pytest.mark.parametrize("widths, match", [([0, 512], r"widths\[0\]=0"), ([64, -5], r"widths\[1\]=-5"), ([], "non-empty")])
+def test_mlp_refuses_bad_widths(widths, match):
+    with pytest.raises(ValueError, match=match):
+        d2lutil.MLP(64, widths)
