@@ -32,8 +32,8 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
                 and (low is None or (value > low if low_open else value >= low))
                 and (high is None or (value < high if high_open else value <= high)))
     if not in_range:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number"
-                         f"{_interval(low, high, low_open, high_open)}, finite (not NaN or infinity)")
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number"
+                         f"{_interval(low, high, low_open, high_open)} (not NaN or infinity)")
     return float(value)
 
 

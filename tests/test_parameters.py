@@ -46,11 +46,11 @@ def test_every_declared_parameter_refuses_nan_infinity_and_wrong_types(notebook)
 
 
 @pytest.mark.parametrize("name, value, match", [
-    ("lr", NAN, r"lr=nan is not allowed; it must be a number > 0, finite \(not NaN or infinity\)"),
-    ("lr", INF, r"lr=inf is not allowed; it must be a number > 0, finite"),
-    ("weight_decay", NAN, r"weight_decay=nan is not allowed; it must be a number >= 0, finite"),
+    ("lr", NAN, r"lr=nan is not allowed; it must be a finite number > 0 \(not NaN or infinity\)"),
+    ("lr", INF, r"lr=inf is not allowed; it must be a finite number > 0"),
+    ("weight_decay", NAN, r"weight_decay=nan is not allowed; it must be a finite number >= 0"),
     ("width", INF, r"width=inf is not allowed"),
-    ("lr_decay", 0, r"lr_decay=0 is not allowed; it must be a number in \(0, 1\]"),
+    ("lr_decay", 0, r"lr_decay=0 is not allowed; it must be a finite number in \(0, 1\]"),
     ("augment_padding", 0.5, r"augment_padding=0.5 is not allowed; it must be an integer >= 0"),
     ("batch_size", True, "batch_size=True is not allowed; it must be an integer >= 1"),
     ("n_train", 1_000_000_000, "the train split of digits has 997 examples"),
@@ -152,7 +152,7 @@ def test_rules_compose():
                                    d2lutil.check_number])
 @pytest.mark.parametrize("value", [NAN, INF, -INF, True, "1", None])
 def test_number_checks_refuse_nan_infinity_and_bool(check, value):
-    with pytest.raises(ValueError, match="finite .not NaN or infinity."):
+    with pytest.raises(ValueError, match="finite number.* .not NaN or infinity."):
         check("x", value)
 
 
@@ -179,7 +179,7 @@ def test_choose_device():
 
 @pytest.mark.parametrize("value", [0, -0.5, True, "1", None])
 def test_check_positive_rejects_what_is_not_a_number_above_zero(value):
-    with pytest.raises(ValueError, match=r"temperature=.* must be a number > 0"):
+    with pytest.raises(ValueError, match=r"temperature=.* must be a finite number > 0"):
         d2lutil.check_positive("temperature", value)
 
 
