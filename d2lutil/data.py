@@ -116,7 +116,7 @@ def paper_preprocess(X: torch.Tensor) -> torch.Tensor:
     return whiten_per_image(center_crop(X, PAPER_CROP).float())
 
 
-def held_out(n: int, n_held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def hold_out(n: int, n_held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Split range(n) at random by `seed` into (kept, held out) sorted index tensors, with `n_held` held out."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_held:].sort().values, perm[:n_held].sort().values
@@ -135,8 +135,8 @@ def load_digits(test_size: int = 500, val_size: int = 300, seed: int = 0) -> Dat
     bunch = sklearn_digits()
     X = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)
-    rest, test = held_out(len(y), test_size, seed)
-    train, val = (rest[i] for i in held_out(len(rest), val_size, seed))
+    rest, test = hold_out(len(y), test_size, seed)
+    train, val = (rest[i] for i in hold_out(len(rest), val_size, seed))
     X_train, X_val, X_test = standardize(X[train], X[val], X[test])
     return Dataset(X_train, y[train], X_val, y[val], X_test, y[test], num_classes=10, name="digits")
 
@@ -178,7 +178,7 @@ def load_torchvision(name: str, root: str | Path = "data", download: bool = True
         raise DatasetUnavailableError(
             f"The training files of {name!r} in {root.resolve()} hold {len(y_official):,} examples, too few to "
             f"hold out {n_val:,} for validation: delete them and load again with download=True.")
-    train, val = held_out(len(y_official), n_val, seed)
+    train, val = hold_out(len(y_official), n_val, seed)
     splits = (X_official[train], X_official[val], X_test)
     if preprocess == "paper":
         X_train, X_val, X_test = (paper_preprocess(X) for X in splits)
