@@ -172,6 +172,7 @@ def common_rules(models: Sequence[str] | None = None) -> dict[str, Rule]:
         "dataset": Rule(choice(*DATASETS)),
         "data_dir": Rule(text, record=False),
         "n_train": Rule(optional(integer(1)), split="train"),
+        "n_val": Rule(optional(integer(1)), split="val"),
         "n_test": Rule(optional(integer(1)), split="test"),
         "split_seed": Rule(integer(0)),
         "seed": Rule(integer(0)),
