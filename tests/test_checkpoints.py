@@ -24,8 +24,7 @@ def small(digits):
 
 def make(seed: int = 0) -> torch.nn.Module:
     """A fresh small MLP with the same initial weights for the same seed."""
-    torch.manual_seed(seed)
-    return d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,))
+    return d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,), seed=seed)
 
 
 def run(data, folder, num_epochs=2, seed=0, net=None, **kwargs) -> d2lutil.History:
@@ -201,8 +200,7 @@ class Announce(d2lutil.Callback):
             time.sleep(60)
 
 
-torch.manual_seed(0)
-net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,))
+net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,), seed=0)
 d2lutil.fit(net, data, 4, batch_size=50, seed=0, checkpoint_dir=sys.argv[1], desc="run", progress=False,
             callbacks=[Announce()])
 """

@@ -14,9 +14,8 @@ def small(digits):
 
 
 def make(seed: int = 0, dropout: float = 0.3):
-    """A fresh MLP (with dropout, so the global RNG matters) and an SGD-with-momentum optimizer."""
-    torch.manual_seed(seed)
-    net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(32,), dropout=dropout)
+    """A fresh MLP with weights from `seed` (with dropout, so the masks fit draws matter) and SGD with momentum."""
+    net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(32,), dropout=dropout, seed=seed)
     return net, torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
 
 

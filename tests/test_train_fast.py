@@ -30,8 +30,7 @@ def one_thread():
 
 def make(model: str = "mlp", seed: int = 0) -> nn.Module:
     """A fresh small model with the same initial weights for the same seed."""
-    torch.manual_seed(seed)
-    return d2lutil.make_model(model, (1, 8, 8), hidden=(32,), width=0.25)
+    return d2lutil.make_model(model, (1, 8, 8), hidden=(32,), width=0.25, seed=seed)
 
 
 class DtypeSpy(nn.Module):
