@@ -1,0 +1,61 @@
+"""benchmarks/gpu.py --small on the CPU: the table a GPU run fills has its full shape and only real figures."""
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHITECTURES = ["inception", "alexnet", "mlp 1x512", "mlp 3x512"]
+LOOPS = ["d2lutil fp32", "d2lutil amp", "d2lutil channels_last", "d2lutil torch.compile",
+         "DataLoader(TensorDataset)", "hand-written"]
+
+
+def positive(text: str) -> float:
+    """The number in a table cell ('1,234', '0.5', '2.00x'), which must be positive and finite."""
+    value = float(text.removesuffix("x").replace(",", ""))
+    assert math.isfinite(value) and value > 0, text
+    return value
+
+
+@pytest.fixture(scope="module")
+def output() -> str:
+    """What `python benchmarks/gpu.py --small` prints."""
+    done = subprocess.run([sys.executable, "benchmarks/gpu.py", "--small"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_the_table_has_every_architecture_and_loop_with_real_figures(output):
+    lines = output.splitlines()
+    header = lines.index("| model | loop | s/epoch | speed vs d2lutil fp32 | peak GPU MiB |")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2:header + 2 + 4 * 6]]
+    assert [row[:2] for row in rows] == [[a, loop] for a in ARCHITECTURES for loop in LOOPS]
+    assert not lines[header + 2 + 4 * 6].startswith("|")
+    for architecture, loop, seconds, speed, peak in rows:
+        if loop == "d2lutil torch.compile":  # what a CPU cannot do in --small's budget, and it says so
+            assert [seconds, speed, peak] == ["skipped"] * 3
+            continue
+        positive(seconds)
+        assert positive(speed) == 1.0 if loop == "d2lutil fp32" else positive(speed)
+        assert peak == "n/a"  # no GPU memory on a CPU
+    assert "skipped: torch.compile on a CPU" in output and "peak GPU MiB: n/a, there is no GPU memory on a CPU" in output
+
+
+def test_the_ratios_to_the_other_loops_are_printed_without_claiming_the_gpu_targets(output):
+    ratios = re.findall(r"^(.+): d2lutil fp32 runs at (\S+)x the DataLoader\(TensorDataset\) loop .* and (\S+)x the "
+                        r"hand-written loop \(target >= 0.90x\)$", output, re.MULTILINE)
+    assert [name for name, *_ in ratios] == ARCHITECTURES
+    assert all(positive(a) and positive(b) for _, a, b in ratios)
+    assert "met" not in output and "MISSED" not in output
+    assert "targets: they apply to the full size on an H100-class GPU, not checked here" in output
+
+
+def test_the_small_inception_fits_gaussian_noise(output):
+    fit = re.search(r"^fit Gaussian inputs: small Inception .*: reached 100% training accuracy after (\d+) epochs "
+                    r"in (\S+) s$", output, re.MULTILINE)
+    assert fit, output[-1000:]
+    assert 1 <= int(fit[1]) < 40 and positive(fit[2])
