@@ -15,7 +15,7 @@ side by side in one run, as a markdown table with ratios; then the time the smal
 reach 100% training accuracy on that data with the paper's schedule (SGD, lr 0.1, momentum 0.9,
 lr x0.95 per epoch).
 
-    python benchmarks/gpu.py                         # on a GPU, full size (about 10 minutes on an H100)
+    python benchmarks/gpu.py                         # on a GPU, full size
     python benchmarks/gpu.py --models inception --epochs 5
     python benchmarks/gpu.py --small                 # on a CPU in well under a minute: tiny sizes, same table
 """
@@ -279,27 +279,27 @@ def machine(device: torch.device) -> str:
             f"{datetime.date.today().isoformat()}")
 
 
-def cell(value: float | None, fmt: str) -> str:
-    """A number formatted for the table, or 'n/a'."""
-    return "n/a" if value is None else format(value, fmt)
+def cell(row: Row, base_seconds: float) -> str:
+    """One loop's figures for the table: seconds per epoch, speed relative to d2lutil fp32, peak GPU memory."""
+    if row.skipped:
+        return "skipped"
+    memory = "n/a" if row.peak_mib is None else f"{row.peak_mib:,.0f} MiB"
+    return f"{row.seconds:.3g} s, {base_seconds / row.seconds:.2f}x, {memory}"
 
 
 def print_table(rows: list[Row], device: torch.device) -> None:
-    """The markdown table: seconds per epoch, speed relative to d2lutil fp32, peak GPU memory."""
-    print("| model | loop | s/epoch | speed vs d2lutil fp32 | peak GPU MiB |\n| --- | --- | --- | --- | --- |")
-    base = {row.architecture: row.seconds for row in rows if row.loop == "d2lutil fp32"}
-    for row in rows:
-        if row.skipped:
-            print(f"| {row.architecture} | {row.loop} | skipped | skipped | skipped |")
-            continue
-        print(f"| {row.architecture} | {row.loop} | {row.seconds:.4g} | {base[row.architecture] / row.seconds:.2f}x "
-              f"| {cell(row.peak_mib, ',.0f')} |")
+    """The markdown table, one line per architecture, one column per loop."""
+    print(f"| model | {' | '.join(LOOPS)} |\n| --- |{' --- |' * len(LOOPS)}")
+    for architecture in dict.fromkeys(row.architecture for row in rows):
+        mine = {row.loop: row for row in rows if row.architecture == architecture}
+        print(f"| {architecture} | {' | '.join(cell(mine[loop], mine['d2lutil fp32'].seconds) for loop in LOOPS)} |")
+    print("each cell: seconds per epoch (median), speed relative to d2lutil fp32, peak GPU memory")
     for reason in sorted({row.skipped for row in rows if row.skipped}):
         print(f"skipped: {reason}")
     if device.type != "cuda":
-        print("peak GPU MiB: n/a, there is no GPU memory on a CPU")
+        print("peak GPU memory: n/a, there is no GPU memory on a CPU")
     else:
-        print("peak GPU MiB counts the data where a loop keeps it on the GPU (d2lutil, hand-written)")
+        print("peak GPU memory counts the data where a loop keeps it on the GPU (d2lutil, hand-written)")
 
 
 def print_targets(rows: list[Row], full_on_gpu: bool) -> None:
@@ -360,6 +360,8 @@ def main() -> None:
           f"{NUM_CLASSES} uniform labels; batch {size.batch_size}, SGD lr 0.01 momentum 0.9, CNN width {size.width}, "
           f"amp={args.amp!r}; 1 warm-up + {size.epochs} timed epoch(s) per row (median)")
     print(machine(device))
+    if args.small:
+        print("--small: tiny sizes and one timed epoch check that every path runs; its figures do not measure speed")
     rows = []
     for architecture in args.models:
         for loop in LOOPS:

@@ -31,18 +31,20 @@ def output() -> str:
 
 def test_the_table_has_every_architecture_and_loop_with_real_figures(output):
     lines = output.splitlines()
-    header = lines.index("| model | loop | s/epoch | speed vs d2lutil fp32 | peak GPU MiB |")
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2:header + 2 + 4 * 6]]
-    assert [row[:2] for row in rows] == [[a, loop] for a in ARCHITECTURES for loop in LOOPS]
-    assert not lines[header + 2 + 4 * 6].startswith("|")
-    for architecture, loop, seconds, speed, peak in rows:
-        if loop == "d2lutil torch.compile":  # what a CPU cannot do in --small's budget, and it says so
-            assert [seconds, speed, peak] == ["skipped"] * 3
-            continue
-        positive(seconds)
-        assert positive(speed) == 1.0 if loop == "d2lutil fp32" else positive(speed)
-        assert peak == "n/a"  # no GPU memory on a CPU
-    assert "skipped: torch.compile on a CPU" in output and "peak GPU MiB: n/a, there is no GPU memory on a CPU" in output
+    header = lines.index(f"| model | {' | '.join(LOOPS)} |")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2:header + 6]]
+    assert [row[0] for row in rows] == ARCHITECTURES and all(len(row) == 1 + len(LOOPS) for row in rows)
+    assert not lines[header + 6].startswith("|")
+    for row in rows:
+        for loop, cell in zip(LOOPS, row[1:]):
+            if loop == "d2lutil torch.compile":  # what a CPU cannot do in --small's budget, and it says so
+                assert cell == "skipped"
+                continue
+            seconds, speed, peak = cell.split(", ")
+            positive(seconds.removesuffix(" s"))
+            assert positive(speed) == 1.0 if loop == "d2lutil fp32" else positive(speed)
+            assert peak == "n/a"  # no GPU memory on a CPU
+    assert "skipped: torch.compile on a CPU" in output and "peak GPU memory: n/a, there is no GPU memory on a CPU" in output
 
 
 def test_the_ratios_to_the_other_loops_are_printed_without_claiming_the_gpu_targets(output):
