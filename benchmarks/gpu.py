@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import gc
-import math
 import platform
 import statistics
 import time
@@ -46,10 +46,9 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 IMAGE_SHAPE = (3, 28, 28)
 NUM_CLASSES = 10
 EVAL_BATCH = 1024  # what d2lutil.evaluate uses
-ARCHITECTURES = {"inception": ("inception", ()), "alexnet": ("alexnet", ()),
-                 "mlp 1x512": ("mlp", (512,)), "mlp 3x512": ("mlp", (512, 512, 512))}
-FIT_OPTIONS = {"fp32": {}, "amp": {"amp": None}, "channels_last": {"channels_last": True},
-               "torch.compile": {"compile_model": True}}
+ARCHITECTURES = {"inception": ("inception", {}), "alexnet": ("alexnet", {}),
+                 "mlp 1x512": ("mlp", {"hidden": (512,)}), "mlp 3x512": ("mlp", {"hidden": (512, 512, 512)})}
+FIT_OPTIONS = ("fp32", "amp", "channels_last", "torch.compile")
 LOOPS = tuple(f"d2lutil {name}" for name in FIT_OPTIONS) + ("DataLoader(TensorDataset)", "hand-written")
 TARGETS = {"DataLoader(TensorDataset)": 3.0, "hand-written": 0.9}  # d2lutil fp32's speed over each, on an H100
 FIT_TARGET_S = 300
@@ -102,9 +101,15 @@ def as_dataset(splits: Splits) -> d2l.Dataset:
 
 def build(architecture: str, width: float) -> nn.Module:
     """One of the paper's architectures, with the same initial weights every time."""
-    name, hidden = ARCHITECTURES[architecture]
+    name, options = ARCHITECTURES[architecture]
     torch.manual_seed(0)
-    return d2l.make_model(name, IMAGE_SHAPE, NUM_CLASSES, width=width, hidden=hidden or (512,))
+    return d2l.make_model(name, IMAGE_SHAPE, NUM_CLASSES, width=width, **options)
+
+
+def fit_options(name: str, amp: str) -> dict:
+    """The keyword arguments of `fit` for one of FIT_OPTIONS, `amp` being the mixed-precision mode."""
+    return {"fp32": {}, "amp": {"amp": amp}, "channels_last": {"channels_last": True},
+            "torch.compile": {"compile_model": True}}[name]
 
 
 def sgd(net: nn.Module, lr: float = 0.01) -> torch.optim.Optimizer:
@@ -229,10 +234,7 @@ def measure(architecture: str, loop: str, splits: Splits, device: torch.device, 
         return Row(architecture, loop, skipped=reason)
     net = build(architecture, size.width)
     if loop.startswith("d2lutil"):
-        options = {**FIT_OPTIONS[loop.removeprefix("d2lutil ")]}
-        if "amp" in options:
-            options["amp"] = args.amp
-        run = lambda *a: d2lutil_epochs(options, *a)  # noqa: E731
+        run = functools.partial(d2lutil_epochs, fit_options(loop.removeprefix("d2lutil "), args.amp))
     else:
         run = dataloader_epochs if loop.startswith("DataLoader") else handwritten_epochs
     gc.collect()
@@ -258,14 +260,12 @@ def time_to_fit(splits: Splits, device: torch.device, size: Size, args: argparse
     """Train the small Inception with the paper's schedule until 100% training accuracy (or `size.max_epochs`)."""
     net = build("inception", size.width)
     optimizer = sgd(net, lr=0.1)
-    options = {**FIT_OPTIONS[args.fit_options]}
-    if "amp" in options:
-        options["amp"] = args.amp
     synchronize(device)
     start = time.perf_counter()
     history = d2l.fit(net, as_dataset(splits), size.max_epochs, optimizer=optimizer, batch_size=size.batch_size,
                       scheduler=torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.95),
-                      callbacks=[d2l.StopAtAccuracy(1.0)], device=device, progress=False, **options)
+                      callbacks=[d2l.StopAtAccuracy(1.0)], device=device, progress=False,
+                      **fit_options(args.fit_options, args.amp))
     synchronize(device)
     return FitRun(len(history.train_acc), time.perf_counter() - start, history.train_acc[-1])
 
@@ -344,7 +344,10 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     for name in ("epochs", "batch_size"):
         if getattr(args, name) is not None:
-            d2l.check_positive_int(name, getattr(args, name))
+            try:
+                d2l.check_positive_int(name, getattr(args, name))
+            except ValueError as err:
+                parser.error(str(err))
     return args
 
 
