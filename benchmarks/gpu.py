@@ -348,6 +348,9 @@ def parse_args() -> argparse.Namespace:
                 d2l.check_positive_int(name, getattr(args, name))
             except ValueError as err:
                 parser.error(str(err))
+    args.device = args.device or ("cpu" if args.small else "cuda")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("no CUDA GPU is visible (torch.cuda.is_available() is False); on a CPU run --small")
     return args
 
 
@@ -356,7 +359,7 @@ def main() -> None:
     args = parse_args()
     size = replace(SMALL if args.small else FULL,
                    **{name: getattr(args, name) for name in ("epochs", "batch_size") if getattr(args, name) is not None})
-    device = d2l.choose_device(args.device or ("cpu" if args.small else "cuda"))
+    device = torch.device(args.device)
     full_on_gpu = device.type == "cuda" and not args.small
     splits = gaussian_cifar(size.n_train, size.n_val)
     print(f"Gaussian-input CIFAR-10: {size.n_train:,} + {size.n_val:,} images of {'x'.join(map(str, IMAGE_SHAPE))}, "
