@@ -1,14 +1,17 @@
-"""benchmarks/gpu.py --small: the table a full GPU run fills has its full shape and only real figures.
+"""benchmarks/gpu.py --small: the table a full GPU run fills has its full shape and only real figures;
+benchmarks/cuda_chapters.py: which runs each chapter gets.
 
 On the CPU, torch.compile is skipped and there is no GPU memory, and the output says so; on CUDA (tests
 marked `cuda`, run where a GPU is present) every cell holds figures, peak GPU memory included.
 """
+import importlib
 import math
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,3 +74,39 @@ def test_the_small_inception_fits_gaussian_noise(run):
                     r"in (\S+) s$", output, re.MULTILINE)
     assert fit, output[-1000:]
     assert 1 <= int(fit[1]) < 40 and positive(fit[2])
+
+
+@pytest.fixture(scope="module")
+def cuda_chapters():
+    """benchmarks/cuda_chapters.py as a module (it imports its sibling suite_time.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        yield importlib.import_module("cuda_chapters")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def write_chapter(path: Path, parameters: str) -> Path:
+    """A chapter-like notebook whose parameters cell is `parameters`."""
+    cell = nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata=kernel), path)
+    return path
+
+
+def test_cuda_chapters_runs_mixed_precision_only_with_the_parameters_a_chapter_declares(cuda_chapters, tmp_path):
+    both = write_chapter(tmp_path / "09_both.ipynb", 'device = "auto"\namp = None\nchannels_last = False')
+    amp_only = write_chapter(tmp_path / "10_amp.ipynb", 'device = "auto"\namp = None')
+    neither = write_chapter(tmp_path / "11_neither.ipynb", 'device = "auto"')
+    mixed = "+ amp=bf16, channels_last"
+    assert cuda_chapters.chapter_runs(both, "cuda") == {
+        "device=cuda": {"device": "cuda"}, mixed: {"device": "cuda", "amp": "bf16", "channels_last": True}}
+    assert cuda_chapters.chapter_runs(amp_only, "cpu")[mixed] == {"device": "cpu", "amp": "bf16"}
+    assert cuda_chapters.chapter_runs(neither, "cuda")[mixed] is None
+
+
+def test_cuda_chapters_selects_chapters_by_number(cuda_chapters):
+    assert [nb.name[:2] for nb in cuda_chapters.select_chapters(["06", "01"])] == ["06", "01"]
+    assert cuda_chapters.select_chapters(None) == cuda_chapters.chapter_notebooks()
+    with pytest.raises(ValueError, match=r"\['09', '6'\] are not allowed; choose from 01, 02"):
+        cuda_chapters.select_chapters(["6", "09"])
