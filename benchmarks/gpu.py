@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import d2lutil as d2l
 from d2lutil.data import standardize
-from d2lutil.train import AMP_MODES
+from d2lutil.precision import AMP_MODES
 from throughput import step, synchronize
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
