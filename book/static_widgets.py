@@ -1,8 +1,9 @@
 """Widget outputs of an executed notebook as static HTML, drawn from the widget state saved with it.
 
 A page of the book has no kernel, so a live widget would show as a broken placeholder. Each widget view
-in an output becomes what it last showed: boxes as rows or columns, a progress bar as a bar with its text,
-HTML and labels as themselves, other controls as "description: value", an output widget as its outputs.
+in an output becomes what it last showed: boxes as rows or columns, a progress bar as a bar with its text, a button as a disabled one,
+HTML and labels as themselves, other controls as "description: value" (a selection as its options), an
+output widget as its outputs.
 """
 from __future__ import annotations
 
@@ -25,27 +26,31 @@ def widget_html(model_id: str, models: Models) -> str:
     if "children" in state:
         direction = "column" if name in COLUMNS else "row"
         inner = "".join(widget_html(child, models) for child in state["children"])
-        return f'<div class="static-widget-box" style="flex-direction: {direction}">{inner}</div>'
+        return f'<div class="static-widget-box static-widget-{direction}">{inner}</div>'
     if name in ("HTMLModel", "HTMLMathModel"):
         return f'<span class="static-widget">{state.get("value", "")}</span>'
     if name.endswith("ProgressModel"):
         style = state.get("bar_style") or "info"
         return (f'<progress class="static-widget static-widget-{html.escape(style)}" '
                 f'value="{state.get("value", 0)}" max="{state.get("max", 100)}"></progress>')
+    if name == "ButtonModel":
+        return f'<button class="static-widget" disabled>{html.escape(state.get("description", ""))}</button>'
     if name == "OutputModel":
         return "".join(output_html(output) for output in state.get("outputs", []))
     return f'<span class="static-widget">{html.escape(control_text(state))}</span>'
 
 
 def control_text(state: dict[str, Any]) -> str:
-    """A control as text: 'description: value', with a selection's option label(s) as its value."""
-    labels, index = state.get("_options_labels"), state.get("index")
-    if labels is not None and index is not None:
-        value = ", ".join(labels[i] for i in index) if isinstance(index, list) else labels[index]
-    else:
-        value = state.get("value", "")
+    """A control as text: 'description: value'; a selection lists its options, the chosen ones marked."""
     description = state.get("description", "")
-    return f"{description}: {value}" if description and value != "" else f"{description}{value}"
+    labels, index = state.get("_options_labels"), state.get("index")
+    if labels is not None:
+        chosen = set(index if isinstance(index, list) else [index])
+        value = "\n".join(f"{'●' if i in chosen else '○'} {label}" for i, label in enumerate(labels))
+    else:
+        value = "" if state.get("value") is None else str(state["value"])
+    separator = ":\n" if labels is not None else ": "
+    return f"{description}{separator}{value}" if description and value else f"{description}{value}"
 
 
 def output_html(output: dict[str, Any]) -> str:
