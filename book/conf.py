@@ -19,8 +19,9 @@ author = "the Rethinking Generalization authors"
 copyright = "the Rethinking Generalization authors, MIT license"
 
 # MyST-NB renders the notebooks as executed by `make run`; MathJax 3 comes from the sphinx-mathjax-offline
-# package and is copied into the site, so math renders without a network.
-extensions = ["myst_nb", "sphinx-mathjax-offline"]
+# package and is copied into the site, so math renders without a network. githubpages writes .nojekyll, so that
+# GitHub Pages serves the folders whose names start with an underscore (_static, _images).
+extensions = ["myst_nb", "sphinx-mathjax-offline", "sphinx.ext.githubpages"]
 nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
