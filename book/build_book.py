@@ -114,7 +114,7 @@ def notebook_table(folder: str, notebooks: list[Path], repository: str, relative
         title = re.sub(r"^\d+\.\s*", "", (headings(notebook, 1) or [path.stem])[0])
         sections = " · ".join(s.replace("|", r"\|") for s in headings(notebook, 2) if s not in SKIPPED_SECTIONS)
         link = f"[{title}]({path.name if relative else f'{folder}/{path.name}'})"
-        colab = f"[Open in Colab]({colab_url(repository, f'{folder}/{path.name}')})"
+        colab = f"[Open\u00a0in\u00a0Colab]({colab_url(repository, f'{folder}/{path.name}')})"
         rows.append(f"| {int(path.name[:2])} | {link} | {sections} | {colab} |")
     return "\n".join(rows)
 

@@ -92,22 +92,22 @@ def browser() -> Iterator:
 @pytest.fixture
 def visit(browser) -> Iterator[Callable]:
     """visit(url) opens a page in a fresh browser context, waits for its math, and returns (page, problems):
-    console errors, uncaught exceptions, failed requests and requests to anywhere but 127.0.0.1 (refused)."""
+    console errors, uncaught exceptions, failed requests, and requests that leave the served site (refused)."""
     contexts = []
 
     def open_page(url: str):
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         contexts.append(context)
         problems: list[str] = []
-        local = url[:url.index("/", len("http://"))]
+        local = url[:url.index("/", len("http://")) + 1]
 
-        def route(route):
+        def keep_local(route):
             if route.request.url.startswith((local, "data:")):
                 return route.continue_()
             problems.append(f"request outside the site: {route.request.url}")
             return route.abort()
 
-        context.route("**/*", route)
+        context.route("**/*", keep_local)
         page = context.new_page()
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
