@@ -1,9 +1,9 @@
 """Widget outputs of an executed notebook as static HTML, drawn from the widget state saved with it.
 
 A page of the book has no kernel, so a live widget would show as a broken placeholder. Each widget view
-in an output becomes what it last showed: boxes as rows or columns, a progress bar as a bar with its text, a button as a disabled one,
-HTML and labels as themselves, other controls as "description: value" (a selection as its options), an
-output widget as its outputs.
+in an output becomes what it last showed: boxes as rows or columns, a progress bar as a bar with its
+text, a button as a disabled one, HTML and labels as themselves, other controls as "description: value"
+(a selection as its options), an output widget as its outputs.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Each page fails on a console error, a request that fails or leaves the site, an image that does not load,
 an internal link that does not resolve, math that MathJax left unrendered, or a widget left as a
-placeholder; a chapter page also on missing figures or a wrong Colab or download link. Searching for
+placeholder; a notebook page also on a wrong Colab, GitHub or download link, a chapter page on missing
+figures. Searching for
 "random labels" finds chapter 6. `make test` builds the book first; before running this file alone, run
 `make book`. One more test executes the first chapter with its widgets on and builds a book of it alone,
 to see its progress bars, sliders and quick checks drawn from their saved state.
@@ -169,11 +170,36 @@ def page_problems(page, site: str) -> list[str]:
     return problems
 
 
+def notebook_link_problems(page, path: str) -> list[str]:
+    """What is wrong with the Colab, GitHub and download links of the notebook page at `path`."""
+    notebook = path.removesuffix(".html") + ".ipynb"
+    expected = {"colab": build_book.colab_url(REPOSITORY, notebook),
+                "github": build_book.github_url(REPOSITORY, notebook)}
+    found = {kind: page.locator(f"a.notebook-link.{kind}").get_attribute("href") for kind in expected}
+    problems = [f"{kind} link {found[kind]!r}, not {url!r}" for kind, url in expected.items() if found[kind] != url]
+    with page.expect_download() as download:
+        page.locator("a.notebook-link.download").click()
+    if Path(download.value.path()).read_bytes() != (ROOT / notebook).read_bytes():
+        problems.append(f"the download is not {notebook}")
+    return problems
+
+
+def figure_problems(page, path: str) -> list[str]:
+    """A chapter page that shows fewer figures than its run saved (or none)."""
+    saved = len(list((ROOT / "build" / "figures").glob(f"{Path(path).name[:2]}_*.png")))
+    shown = page.eval_on_selector_all(".cell_output img", "imgs => imgs.filter(i => i.naturalWidth > 0).length")
+    return [] if shown >= max(saved, 1) else [f"shows {shown} figures; its run saved {saved}"]
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_page_loads_cleanly(path: str, site: str, visit) -> None:
+def test_page(path: str, site: str, visit) -> None:
     page, problems = visit(site + path)
     assert page.title(), f"{path} has no title"
     problems += page_problems(page, site)
+    if path in NOTEBOOK_PAGES:
+        problems += notebook_link_problems(page, path)
+    if path.startswith("notebooks/"):
+        problems += figure_problems(page, path)
     assert not problems, f"{path}:\n" + "\n".join(problems)
 
 
@@ -181,27 +207,6 @@ def test_every_page_of_the_site_is_tested() -> None:
     built = {p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html") if "_static" not in p.parts}
     assert built == set(PAGES), f"built but not tested: {sorted(built - set(PAGES))}; " \
                                 f"tested but not built: {sorted(set(PAGES) - built)}"
-
-
-@pytest.mark.parametrize("path", NOTEBOOK_PAGES)
-def test_notebook_page_opens_in_colab_and_downloads_its_notebook(path: str, site: str, visit) -> None:
-    page, _ = visit(site + path)
-    notebook = path.removesuffix(".html") + ".ipynb"
-    colab = page.locator("a.notebook-link.colab")
-    assert colab.get_attribute("href") == build_book.colab_url(REPOSITORY, notebook)
-    assert page.locator("a.notebook-link.github").get_attribute("href") == build_book.github_url(REPOSITORY, notebook)
-    with page.expect_download() as download:
-        page.locator("a.notebook-link.download").click()
-    assert Path(download.value.path()).read_bytes() == (ROOT / notebook).read_bytes(), \
-        f"{path}: the download is not {notebook}"
-
-
-@pytest.mark.parametrize("path", [p for p in NOTEBOOK_PAGES if p.startswith("notebooks/")])
-def test_chapter_page_shows_its_figures(path: str, site: str, visit) -> None:
-    page, _ = visit(site + path)
-    saved = len(list((ROOT / "build" / "figures").glob(f"{Path(path).name[:2]}_*.png")))
-    shown = page.eval_on_selector_all(".cell_output img", "imgs => imgs.filter(i => i.naturalWidth > 0).length")
-    assert shown >= max(saved, 1), f"{path} shows {shown} figures; its run saved {saved}"
 
 
 def test_search_for_random_labels_finds_chapter_6(site: str, visit) -> None:
