@@ -48,7 +48,8 @@ def github_url(repository: str, path: str) -> str:
 
 
 def numbered_notebooks(folder: Path) -> list[Path]:
-    """The notebooks NN_name.ipynb of `folder`, in course order."""
+    """The notebooks NN_name.ipynb of `folder`, in course order (as d2lutil.runner finds them, without
+    importing torch into the book's build)."""
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -63,8 +64,8 @@ def executed_chapters(chapters: Path, sources: Path = ROOT / "notebooks") -> lis
         saved = sorted((chapters / "figures").glob(f"{source.name[:2]}_*.png"))
         if saved and not image_outputs(json.loads(chapter.read_text())):
             raise ValueError(f"{chapter} saved {len(saved)} figures but shows none: it ran with a matplotlib "
-                             "backend that does not display (MPLBACKEND=Agg?); run `make book`, which executes "
-                             "chapters with the inline backend, after deleting it")
+                             "backend that does not display (MPLBACKEND=Agg?); delete it and run `make book`, "
+                             "which executes chapters with the inline backend")
         executed.append(chapter)
     if not executed:
         raise ValueError(f"no chapter notebooks NN_name.ipynb in {sources}")
@@ -135,6 +136,12 @@ def stage(chapters: list[Path], exercises: list[Path], source: Path, repository:
         stale.unlink()
 
 
+def check_out(out: Path) -> None:
+    """Refuse an output folder that holds anything but a site built before, so no other file is overwritten."""
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / ".buildinfo").is_file()):
+        raise ValueError(f"--out {out} holds files that are not a site built before; choose a new or empty folder")
+
+
 def build(chapters: list[Path], exercises: list[Path], out: Path, work: Path) -> Path:
     """Stage executed chapters and exercise notebooks under `work` (a folder of its own: what else is in it
     goes) and build the site into `out`; return the landing page."""
@@ -151,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site", help="folder the site is written to")
     args = parser.parse_args(argv)
     try:
+        check_out(args.out)
         chapters = executed_chapters(args.chapters)
         index = build(chapters, numbered_notebooks(ROOT / "exercises"), args.out, ROOT / "build" / "book")
     except ValueError as err:
