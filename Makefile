@@ -24,10 +24,11 @@ $(VENV)/.book-installed: $(VENV)/.installed book/requirements.txt
 
 # The book shows the chapters as `make run` executed them into build/; a chapter that is missing there or older
 # than its notebook is executed first, with the inline backend so that its figures are in its outputs (also
-# where MPLBACKEND=Agg is exported, as .ci/run does).
+# where MPLBACKEND=Agg is exported, as .ci/run does), and one torch thread as in `make test` below.
 CHAPTERS := $(patsubst notebooks/%,build/%,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
 build/%.ipynb: notebooks/%.ipynb | $(VENV)/.installed
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m d2lutil run $< --out build --no-progress
+	MPLBACKEND=module://matplotlib_inline.backend_inline OMP_NUM_THREADS=$(or $(OMP_NUM_THREADS),1) \
+		$(BIN)/python -m d2lutil run $< --out build --no-progress
 
 book: $(VENV)/.book-installed $(CHAPTERS)
 	$(BIN)/python book/build_book.py --chapters build --out build/site
