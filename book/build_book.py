@@ -54,15 +54,20 @@ def numbered_notebooks(folder: Path) -> list[Path]:
 
 
 def executed_chapters(chapters: Path, sources: Path = ROOT / "notebooks") -> list[Path]:
-    """The executed copy of every chapter notebook; a missing, outdated or figureless one is a ValueError."""
+    """The executed copy of every chapter notebook; a missing, outdated, unfinished or figureless one is a
+    ValueError."""
     executed = []
     for source in numbered_notebooks(sources):
         chapter = chapters / source.name
         if not chapter.is_file() or chapter.stat().st_mtime < source.stat().st_mtime:
             state = "is missing" if not chapter.is_file() else "is older than its notebook"
             raise ValueError(f"{chapter} {state}: run `make book`, which executes the chapters that need it")
+        notebook = json.loads(chapter.read_text())
+        if not ran_to_the_end(notebook):
+            raise ValueError(f"{chapter} did not run to the end (a cell failed or the run was stopped): read its "
+                             "outputs, then delete it and run `make book`")
         saved = sorted((chapters / "figures").glob(f"{source.name[:2]}_*.png"))
-        if saved and not image_outputs(json.loads(chapter.read_text())):
+        if saved and not image_outputs(notebook):
             raise ValueError(f"{chapter} saved {len(saved)} figures but shows none: it ran with a matplotlib "
                              "backend that does not display (MPLBACKEND=Agg?); delete it and run `make book`, "
                              "which executes chapters with the inline backend")
@@ -70,6 +75,14 @@ def executed_chapters(chapters: Path, sources: Path = ROOT / "notebooks") -> lis
     if not executed:
         raise ValueError(f"no chapter notebooks NN_name.ipynb in {sources}")
     return executed
+
+
+def ran_to_the_end(notebook: dict) -> bool:
+    """Whether papermill executed every cell of the notebook without an error."""
+    cells = notebook["cells"]
+    return not notebook["metadata"].get("papermill", {}).get("exception") and \
+        all(cell["metadata"].get("papermill", {}).get("status", "completed") == "completed" for cell in cells) and \
+        not any(output["output_type"] == "error" for cell in cells for output in cell.get("outputs", []))
 
 
 def image_outputs(notebook: dict) -> int:
