@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError:
+        print("error: Sphinx could not build the site (its message is above)", file=sys.stderr)
+        return 1
     print(f"The book is in {args.out.resolve()}: open {index.resolve()}, or publish the folder as it is")
     return 0
 

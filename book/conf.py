@@ -39,6 +39,7 @@ html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "light"}  # the theme's default; unset, its script logs an error
 html_css_files = ["book.css"]
+html_search_scorer = str(Path(__file__).resolve().parent / "search_scorer.js")  # titles naming a query word first
 html_copy_source = False  # the staged chapters are not for download; each page links its notebook instead
 html_show_sourcelink = False
 html_theme_options = {

@@ -3,10 +3,10 @@
 Each page fails on a console error, a request that fails or leaves the site, an image that does not load,
 an internal link that does not resolve, math that MathJax left unrendered, or a widget left as a
 placeholder; a notebook page also on a wrong Colab, GitHub or download link, a chapter page on missing
-figures. Searching for
-"random labels" finds chapter 6. `make test` builds the book first; before running this file alone, run
-`make book`. One more test executes the first chapter with its widgets on and builds a book of it alone,
-to see its progress bars, sliders and quick checks drawn from their saved state.
+figures. Searching for "random labels" finds chapter 6 among the first three results. `make test` builds
+the book first; before running this file alone, run `make book`. One more test executes the first chapter
+with its widgets on and builds a book of it alone, to see its progress bars, sliders and quick checks
+drawn from their saved state.
 """
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ def test_search_for_random_labels_finds_chapter_6(site: str, visit) -> None:
     page.locator("#search-results ul.search li a").first.wait_for()
     found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
     chapter_6, = [p for p in NOTEBOOK_PAGES if p.startswith("notebooks/06_")]
-    assert any(url.startswith(site + chapter_6) for url in found), f"no {chapter_6} among {found}"
+    assert site + chapter_6 in found[:3], f"{chapter_6} is not among the first three results: {found}"
     assert not problems, "\n".join(problems)
 
 
