@@ -73,7 +73,7 @@ def answer_quick_checks(page) -> int:
         for button in box.locator(".widget-button").all():
             letter = button.inner_text().strip()
             button.click()
-            output = box.locator(".widget-output")
+            output = box.locator(".widget-html").last
             lab_page.wait_for(lambda: output.inner_text().strip().startswith(f"({letter})"), 60,
                               f"feedback on answer {letter} of quick check {i + 1}")
             verdicts.append(output.inner_text().strip()[len(letter) + 3:])
