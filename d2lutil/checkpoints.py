@@ -38,7 +38,7 @@ class CheckpointError(RuntimeError):
 
 
 def resolve_checkpoint_dir(folder: str | Path) -> Path:
-    """The checkpoint folder: a local folder as given, or 'drive:SUBFOLDER' inside Google Drive (mounted on Colab)."""
+    """The checkpoint folder, created and checked writable: a local folder, or 'drive:SUBFOLDER' in Google Drive on Colab."""
     text = str(folder)
     if not text:
         raise ValueError("checkpoint_dir='' is not allowed; give a folder, or 'drive:SUBFOLDER' on Colab")
@@ -55,6 +55,13 @@ def resolve_checkpoint_dir(folder: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise ValueError(f"checkpoint_dir={text!r} is not allowed: {path} is a file; give a folder "
                          "(it is created if missing), or 'drive:SUBFOLDER' on Colab")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"checkpoint_dir={text!r} is not allowed: {path} cannot be created ({err.strerror}); "
+                         "give a folder you can write to") from err
+    if not os.access(path, os.W_OK):
+        raise ValueError(f"checkpoint_dir={text!r} is not allowed: {path} is not writable; give a folder you can write to")
     return path
 
 
@@ -121,9 +128,10 @@ def read_header(path: Path, raw: bytes) -> tuple[dict, bytes]:
 def read_checkpoint(path: Path, fingerprint: str) -> dict:
     """The verified payload of the checkpoint of run `fingerprint` at `path`."""
     header, body = read_header(path, path.read_bytes())
-    if len(body) != header.get("bytes"):
-        raise CheckpointError(path, f"it is truncated or padded ({len(body)} bytes after the header, "
-                                    f"{header.get('bytes')} were written)")
+    written = header.get("bytes")
+    if len(body) != written:
+        what = "truncated" if isinstance(written, int) and len(body) < written else "not as long as written"
+        raise CheckpointError(path, f"it is {what} ({len(body)} bytes after the header, {written} were written)")
     if hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise CheckpointError(path, "its checksum does not match its contents (the file was damaged after it was written)")
     if header.get("run") != fingerprint:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 
 from .data import Dataset
-from .validate import check_choice, check_positive_int, check_probability, check_nonnegative_int
+from .validate import check_choice, check_positive_int, check_probability, check_seed
 
 CORRUPTIONS = ("true_labels", "partial_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")
 
@@ -67,7 +67,7 @@ def corrupt(data: Dataset, kind: str, p: float = 1.0, seed: int = 0, held_out: b
     """
     check_choice("corruption", kind, CORRUPTIONS)
     check_probability("p", p)
-    gen = torch.Generator().manual_seed(check_nonnegative_int("seed", seed))
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
     splits = ("train", "val", "test") if held_out or kind == "shuffled_pixels" else ("train",)
     perm = pixel_permutation(data.X_train.shape[2] * data.X_train.shape[3], gen) if kind == "shuffled_pixels" else None
     fields = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .validate import check_choice, check_positive_int, check_nonnegative_int
+from .validate import check_choice, check_positive_int, check_seed
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 OFFLINE_DEFAULT = "digits"
@@ -62,7 +62,7 @@ class Dataset:
         sizes = {"train": n_train, "val": n_val, "test": n_test}
         for split, n in sizes.items():
             check_split_size(split, n, len(getattr(self, f"y_{split}")), self.name)
-        gen = torch.Generator().manual_seed(check_nonnegative_int("seed", seed))
+        gen = torch.Generator().manual_seed(check_seed("seed", seed))
         fields = {}
         for split, n in sizes.items():
             fields.update(_take(split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"), n, gen))
@@ -116,7 +116,7 @@ def paper_preprocess(X: torch.Tensor) -> torch.Tensor:
     return whiten_per_image(center_crop(X, PAPER_CROP).float())
 
 
-def held_out(n: int, n_held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def hold_out(n: int, n_held: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Split range(n) at random by `seed` into (kept, held out) sorted index tensors, with `n_held` held out."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_held:].sort().values, perm[:n_held].sort().values
@@ -128,15 +128,15 @@ def load_digits(test_size: int = 500, val_size: int = 300, seed: int = 0) -> Dat
 
     check_positive_int("test_size", test_size)
     check_positive_int("val_size", val_size)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     if test_size + val_size >= 1797:
         raise ValueError(f"test_size={test_size} with val_size={val_size} is not allowed; together they must "
                          "leave training examples of the 1,797 digits (at most 1,796)")
     bunch = sklearn_digits()
     X = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)
-    rest, test = held_out(len(y), test_size, seed)
-    train, val = (rest[i] for i in held_out(len(rest), val_size, seed))
+    rest, test = hold_out(len(y), test_size, seed)
+    train, val = (rest[i] for i in hold_out(len(rest), val_size, seed))
     X_train, X_val, X_test = standardize(X[train], X[val], X[test])
     return Dataset(X_train, y[train], X_val, y[val], X_test, y[test], num_classes=10, name="digits")
 
@@ -162,7 +162,7 @@ def load_torchvision(name: str, root: str | Path = "data", download: bool = True
     """
     check_choice("dataset", name, DATASETS[1:])
     check_choice("preprocess", preprocess, PREPROCESSINGS)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     root = Path(root)
     try:
         X_official, y_official = _torchvision_split(name, root, True, download)
@@ -178,7 +178,7 @@ def load_torchvision(name: str, root: str | Path = "data", download: bool = True
         raise DatasetUnavailableError(
             f"The training files of {name!r} in {root.resolve()} hold {len(y_official):,} examples, too few to "
             f"hold out {n_val:,} for validation: delete them and load again with download=True.")
-    train, val = held_out(len(y_official), n_val, seed)
+    train, val = hold_out(len(y_official), n_val, seed)
     splits = (X_official[train], X_official[val], X_test)
     if preprocess == "paper":
         X_train, X_val, X_test = (paper_preprocess(X) for X in splits)
@@ -196,7 +196,7 @@ def load_dataset(name: str = OFFLINE_DEFAULT, root: str | Path = "data", downloa
     """
     check_choice("dataset", name, DATASETS)
     check_choice("preprocess", preprocess, PREPROCESSINGS)
-    check_nonnegative_int("seed", seed)
+    check_seed("seed", seed)
     if name == "digits" and preprocess != "standardize":
         raise ValueError(f"preprocess={preprocess!r} is not allowed for 'digits' (8x8 images, smaller than the "
                          f"paper's {PAPER_CROP}x{PAPER_CROP} crop); choose 'standardize'")

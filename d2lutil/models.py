@@ -6,9 +6,17 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .validate import check_choice, check_positive, check_positive_int, check_probability, check_nonnegative_int
+from .validate import check_choice, check_positive, check_positive_int, check_probability, check_seed
 
 MODELS = ("mlp", "cnn", "inception", "alexnet")
+
+
+def check_widths(name: str, widths: Sequence[int]) -> None:
+    """Refuse hidden-layer widths that are not a non-empty list of integers >= 1."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
+        raise ValueError(f"{name}={widths!r} is not allowed; it must be a non-empty list of integers >= 1")
+    for i, units in enumerate(widths):
+        check_positive_int(f"{name}[{i}]", units)
 
 
 class MLP(nn.Sequential):
@@ -16,6 +24,9 @@ class MLP(nn.Sequential):
 
     def __init__(self, in_features: int, widths: Sequence[int] = (512,), num_classes: int = 10,
                  dropout: float = 0.0) -> None:
+        check_positive_int("in_features", in_features)
+        check_widths("widths", widths)
+        check_positive_int("num_classes", num_classes)
         check_probability("dropout", dropout)
         layers: list[nn.Module] = [nn.Flatten()]
         for width in widths:
@@ -153,12 +164,12 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int = 10, wid
     check_input_shape(input_shape)
     check_positive_int("num_classes", num_classes)
     check_positive("width", width)
-    check_hidden(hidden)
+    check_widths("hidden", hidden)
     check_probability("dropout", dropout)
     if seed is None:
         return _build(name, tuple(input_shape), num_classes, width, tuple(hidden), dropout)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_nonnegative_int("seed", seed))
+        torch.manual_seed(check_seed("seed", seed))
         return _build(name, tuple(input_shape), num_classes, width, tuple(hidden), dropout)
 
 
@@ -168,14 +179,6 @@ def check_input_shape(input_shape: Sequence[int]) -> None:
         raise ValueError(f"input_shape={input_shape!r} is not allowed; it must be (channels, height, width)")
     for axis, size in zip(("channels", "height", "width"), input_shape):
         check_positive_int(f"input_shape {axis}", size)
-
-
-def check_hidden(hidden: Sequence[int]) -> None:
-    """Refuse hidden widths that are not a non-empty list of integers >= 1."""
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
-        raise ValueError(f"hidden={hidden!r} is not allowed; it must be a non-empty list of integers >= 1")
-    for i, units in enumerate(hidden):
-        check_positive_int(f"hidden[{i}]", units)
 
 
 def _build(name: str, input_shape: tuple[int, ...], num_classes: int, width: float, hidden: tuple[int, ...],

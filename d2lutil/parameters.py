@@ -15,20 +15,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .data import DATASETS
+from .data import DATASETS, SPLIT_SIZES
 from .environment import DEVICES
 from .validate import check_choice, check_integer, check_number
 
 Check = Callable[[str, Any], Any]
 
-# Examples in each split of each dataset (the API contract's sizes; digits' are fixed, the others' validation
-# split is held out of the official training set).
-SPLIT_SIZES: dict[str, dict[str, int]] = {
-    "digits": {"train": 997, "val": 300, "test": 500},
-    "mnist": {"train": 55_000, "val": 5_000, "test": 10_000},
-    "fashion_mnist": {"train": 55_000, "val": 5_000, "test": 10_000},
-    "cifar10": {"train": 45_000, "val": 5_000, "test": 10_000},
-}
 AMP = (None, "auto", "bf16", "fp16")  # fit's mixed precision: off, the best the device has, or one dtype
 
 
@@ -180,6 +172,7 @@ def common_rules(models: Sequence[str] | None = None) -> dict[str, Rule]:
         "dataset": Rule(choice(*DATASETS)),
         "data_dir": Rule(text, record=False),
         "n_train": Rule(optional(integer(1)), split="train"),
+        "n_val": Rule(optional(integer(1)), split="val"),
         "n_test": Rule(optional(integer(1)), split="test"),
         "split_seed": Rule(integer(0)),
         "seed": Rule(integer(0)),

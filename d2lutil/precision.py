@@ -23,7 +23,7 @@ def amp_dtype(amp: str | None, device: torch.device | str) -> torch.dtype | None
     return torch.bfloat16 if amp == "bf16" or (amp == "auto" and bf16_ok) else torch.float16
 
 
-@dataclass
+@dataclass(frozen=True)
 class Precision:
     """How one run computes: full precision, or autocast to `dtype` with a loss `scaler` for float16."""
 

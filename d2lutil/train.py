@@ -62,14 +62,19 @@ def train_epoch(net: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: tor
             after_step()
 
 
+def training_splits_on(data: Dataset, device: torch.device) -> Dataset:
+    """`data` with its training and validation tensors on `device`; the test split stays where it is, unread."""
+    return replace(data, X_train=data.X_train.to(device), y_train=data.y_train.to(device),
+                   X_val=data.X_val.to(device), y_val=data.y_val.to(device))
+
+
 def to_channels_last(net: nn.Module, data: Dataset) -> tuple[nn.Module, Dataset]:
-    """The model and image tensors in channels_last memory order, which GPU convolutions run fastest in."""
+    """The model and the training and validation images in channels_last order, which GPU convolutions run fastest in."""
     if data.X_train.ndim != 4:
         return net, data
     fmt = torch.channels_last
     return net.to(memory_format=fmt), replace(data, X_train=data.X_train.contiguous(memory_format=fmt),
-                                              X_val=data.X_val.contiguous(memory_format=fmt),
-                                              X_test=data.X_test.contiguous(memory_format=fmt))
+                                              X_val=data.X_val.contiguous(memory_format=fmt))
 
 
 @contextlib.contextmanager
@@ -78,9 +83,21 @@ def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
     accelerator = device.type != "cpu"
     with torch.random.fork_rng(devices=[device] if accelerator else [], device_type=device.type if accelerator else None):
         torch.default_generator.manual_seed(seed)
-        if accelerator:
+        if device.type == "cuda":
+            with torch.cuda.device(device):  # seeds this GPU, not just the current one
+                torch.cuda.manual_seed(seed)
+        elif accelerator:
             torch.get_device_module(device.type).manual_seed(seed)
         yield
+
+
+def check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    """`callbacks` as a list, if every one is a `Callback`, else a ValueError."""
+    wrong = [c for c in callbacks if not isinstance(c, Callback)] if isinstance(callbacks, Sequence) else [callbacks]
+    if wrong:
+        raise ValueError(f"callbacks={callbacks!r} is not allowed; give a list of d2lutil.Callback objects "
+                         f"(not {type(wrong[0]).__name__})")
+    return list(callbacks)
 
 
 def run_epoch(model: nn.Module, data: Dataset, state: TrainState, loss_fn: Callable, batch_size: int,
@@ -122,6 +139,7 @@ def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_s
     check_positive_int("batch_size", batch_size)
     check_positive("lr", lr)
     check_seed("seed", seed)
+    callbacks = check_callbacks(callbacks)
     device = choose_device(device if device is not None else next(net.parameters()).device)
     precision = Precision.resolve(amp, device)
     net.to(device)
@@ -131,7 +149,7 @@ def fit(net: nn.Module, data: Dataset, num_epochs: int, lr: float = 0.1, batch_s
         fingerprint = run_fingerprint(net, data, optimizer, seed, batch_size, augment, precision.dtype)
         checkpoint = Checkpoint(checkpoint_file(checkpoint_dir, f"{desc}-{fingerprint}"), fingerprint)
 
-    data = data.to(device)
+    data = training_splits_on(data, device)
     if channels_last:
         net, data = to_channels_last(net, data)
     model = torch.compile(net) if compile_model else net

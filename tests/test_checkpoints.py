@@ -3,6 +3,8 @@ import hashlib
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 import torch
 
 import d2lutil
-from d2lutil.checkpoints import CheckpointError, checkpoint_file, write_checkpoint
+from d2lutil.checkpoints import CheckpointError, checkpoint_file, resolve_checkpoint_dir, write_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +24,7 @@ def small(digits):
 
 def make(seed: int = 0) -> torch.nn.Module:
     """A fresh small MLP with the same initial weights for the same seed."""
-    torch.manual_seed(seed)
-    return d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,))
+    return d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,), seed=seed)
 
 
 def run(data, folder, num_epochs=2, seed=0, net=None, **kwargs) -> d2lutil.History:
@@ -70,6 +71,7 @@ def checksummed_but_unreadable(raw: bytes) -> bytes:
     return json.dumps(fields).encode() + b"\n" + body
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's unpickler warns before failing on garbage
 @pytest.mark.parametrize("damage, problem", [
     (truncate, "truncated"),
     (garbage, "not a d2lutil-checkpoint file"),
@@ -147,12 +149,74 @@ def test_write_checkpoint_writes_a_header_with_the_checksum(tmp_path):
     assert fields["sha256"] == hashlib.sha256(body).hexdigest()
 
 
-def test_checkpoint_file_names_a_run_in_a_folder_or_on_drive(tmp_path, monkeypatch):
-    assert checkpoint_file(tmp_path, "04_early_stopping seed=0") == tmp_path / "04_early_stopping-seed=0.pt"
+@pytest.fixture
+def colab(tmp_path, monkeypatch) -> list[str]:
+    """A stand-in for Colab whose Drive lives under tmp_path; returns the folders `drive.mount` was given."""
     mounted = []
-    colab = types.ModuleType("google.colab")
-    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    module = types.ModuleType("google.colab")
+    module.drive = types.SimpleNamespace(mount=mounted.append)
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
-    monkeypatch.setitem(sys.modules, "google.colab", colab)
-    assert checkpoint_file("drive:course", "04_early_stopping") == Path("/content/drive/MyDrive/course/04_early_stopping.pt")
-    assert mounted == ["/content/drive"]
+    monkeypatch.setitem(sys.modules, "google.colab", module)
+    monkeypatch.setattr(d2lutil.checkpoints, "DRIVE_ROOT", tmp_path / "content" / "drive" / "MyDrive")
+    return mounted
+
+
+def test_drive_on_colab_mounts_drive_and_points_inside_it(colab, tmp_path):
+    assert resolve_checkpoint_dir("drive:/course/ckpt/") == tmp_path / "content/drive/MyDrive/course/ckpt"
+    assert colab == [str(tmp_path / "content/drive")]
+
+
+def test_checkpoint_file_names_a_run_in_a_folder_or_on_drive(colab, tmp_path):
+    assert checkpoint_file(tmp_path, "04_early_stopping seed=0") == tmp_path / "04_early_stopping-seed=0.pt"
+    drive_file = checkpoint_file("drive:course", "04_early_stopping")
+    assert drive_file == tmp_path / "content/drive/MyDrive/course/04_early_stopping.pt" and drive_file.parent.is_dir()
+
+
+def test_fit_checkpoints_into_drive_on_colab(small, colab, tmp_path):
+    run(small, "drive:course")
+    assert len(list((tmp_path / "content/drive/MyDrive/course").glob("run-*.pt"))) == 1
+
+
+class StartEpoch(d2lutil.Callback):
+    """Records the epoch training starts from (after any checkpoint was restored)."""
+
+    def on_train_begin(self, state: d2lutil.TrainState) -> None:
+        self.epoch = state.epoch
+
+
+CHILD = """
+import sys, time
+import torch
+import d2lutil
+
+torch.set_num_threads(int(sys.argv[2]))
+data = d2lutil.load_dataset("digits").subset(200, 100, 100, seed=0)
+
+
+class Announce(d2lutil.Callback):
+    def on_before_step(self, state):
+        if state.epoch == 2:  # inside the third epoch, after the second one was checkpointed
+            print("in epoch 3", flush=True)
+            time.sleep(60)
+
+
+net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(16,), seed=0)
+d2lutil.fit(net, data, 4, batch_size=50, seed=0, checkpoint_dir=sys.argv[1], desc="run", progress=False,
+            callbacks=[Announce()])
+"""
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_numbers(small, tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(torch.get_num_threads())],
+                             stdout=subprocess.PIPE, text=True,
+                             env=os.environ | {"PYTHONPATH": str(Path(d2lutil.__file__).parents[1])})
+    try:
+        assert child.stdout.readline() == "in epoch 3\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    start = StartEpoch()
+    resumed = run(small, tmp_path, num_epochs=4, callbacks=[start])
+    assert start.epoch == 2
+    assert resumed.as_dict() == run(small, tmp_path / "straight", num_epochs=4).as_dict()

@@ -118,6 +118,15 @@ def test_mc_dropout_keeps_batch_norm_in_eval_mode():
     assert torch.allclose(var, torch.zeros_like(var))
 
 
+def test_mc_dropout_with_a_seed_repeats_and_leaves_the_global_rng_alone():
+    net, X = small_net(), torch.randn(20, 5)
+    state = torch.get_rng_state()
+    first, second = (mc_dropout_predict(net, X, num_samples=5, seed=3)[0] for _ in range(2))
+    assert torch.equal(first, second)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not torch.equal(first, mc_dropout_predict(net, X, num_samples=5, seed=4)[0])
+
+
 def test_mc_dropout_rejects_zero_samples():
     with pytest.raises(ValueError, match="num_samples"):
         mc_dropout_predict(small_net(), torch.randn(2, 5), num_samples=0)

@@ -89,6 +89,7 @@ def test_without_a_seed_the_global_rng_draws_the_weights():
     ({"name": "mlp", "dropout": float("nan")}, r"dropout=nan .*\[0, 1\]"),
     ({"name": "cnn", "width": 0}, "width=0"),
     ({"name": "cnn", "width": float("nan")}, "width=nan"),
+    ({"name": "inception", "width": float("inf")}, "width=inf .*NaN or infinity"),
     ({"name": "mlp", "hidden": [0, 512]}, r"hidden\[0\]=0 .* integer >= 1"),
     ({"name": "mlp", "hidden": [-5]}, r"hidden\[0\]=-5"),
     ({"name": "mlp", "hidden": [float("inf")]}, r"hidden\[0\]=inf"),
@@ -96,11 +97,18 @@ def test_without_a_seed_the_global_rng_draws_the_weights():
     ({"name": "mlp", "hidden": []}, "non-empty list"),
     ({"name": "mlp", "hidden": 512}, "non-empty list"),
     ({"name": "mlp", "num_classes": 0}, "num_classes=0"),
-    ({"name": "mlp", "seed": "abc"}, "seed='abc' .* integer >= 0"),
+    ({"name": "mlp", "seed": "abc"}, "seed='abc' .* integer in \\[0, 4294967295\\]"),
     ({"name": "mlp", "seed": -1}, "seed=-1"),
+    ({"name": "mlp", "seed": 2**32}, "seed=4294967296"),
     ({"name": "mlp", "seed": True}, "seed=True"),
     ({"name": "mlp", "input_shape": (64,)}, r"\(channels, height, width\)"),
 ])
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         d2lutil.make_model(**{"input_shape": (1, 8, 8), **kwargs})
+
+
+@pytest.mark.parametrize("widths, match", [([0, 512], r"widths\[0\]=0"), ([64, -5], r"widths\[1\]=-5"), ([], "non-empty")])
+def test_mlp_refuses_bad_widths(widths, match):
+    with pytest.raises(ValueError, match=match):
+        d2lutil.MLP(64, widths)

@@ -83,8 +83,8 @@ def test_split_sizes_are_the_contracts():
 
 
 @pytest.mark.parametrize("notebook, values, match", [
-    ("03_dropout", {"mc_rate": 0.3}, r"mc_rate=0.3, dropout_rates=\[0.0, 0.25, 0.5, 0.75\] are not allowed together"),
-    ("03_dropout", {"dropout_rates": [0.25, 0.5]}, "dropout_rates must include 0.0"),
+    ("03_dropout", {"mc_rate": 0.3}, r"mc_rate=0.3, dropout_rates=\[0.0, 0.25, 0.5, 0.75, 0.9\] are not allowed together"),
+    ("03_dropout", {"dropout_rates": [0.25, 0.5]}, "dropout_rates must include 0.0, 0.75 and 0.9"),
     ("07_implicit_regularization", {"ls_d": 10}, "ls_d must exceed ls_n"),
     ("08_generalization_in_deep_learning", {"dd_n_train": 123}, "widths must contain dd_n_train"),
 ])
@@ -115,7 +115,7 @@ def good_dropout() -> dict[str, Any]:
 def test_check_parameters_reads_a_notebooks_globals_and_returns_the_record():
     namespace = {**good_dropout(), "d2l": d2lutil, "math": math, "In": [], "Out": {}, "_i1": "", "print_it": print}
     record = check_parameters("03_dropout", namespace)
-    assert record["lr"] == 0.05 and record["split_seed"] == 0 and record["dropout_rates"] == [0.0, 0.25, 0.5, 0.75]
+    assert record["lr"] == 0.05 and record["split_seed"] == 0 and record["dropout_rates"] == [0.0, 0.25, 0.5, 0.75, 0.9]
     assert not {"progress", "interactive", "results_dir", "figures_dir", "data_dir", "device"} & set(record)
 
 

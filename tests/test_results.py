@@ -10,11 +10,11 @@ from d2lutil.results import to_jsonable
 
 def test_tensors_arrays_and_histories_become_json():
     history = d2lutil.History()
-    history.append(train_loss=1, train_acc=0.5, test_loss=2, test_acc=0.25)
+    history.append(train_loss=1, train_acc=0.5, val_loss=2, val_acc=0.25)
     value = to_jsonable({"t": torch.tensor([1.0, 2.0]), "a": np.float32(0.5), "h": history, 3: (1, 2)})
     assert json.loads(json.dumps(value)) == {"t": [1.0, 2.0], "a": 0.5, "3": [1, 2],
                                              "h": {"train_loss": [1.0], "train_acc": [0.5],
-                                                   "test_loss": [2.0], "test_acc": [0.25]}}
+                                                   "val_loss": [2.0], "val_acc": [0.25]}}
 
 
 def test_save_and_load_round_trip(tmp_path):

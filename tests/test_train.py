@@ -14,9 +14,8 @@ def small(digits):
 
 
 def make(seed: int = 0, dropout: float = 0.3):
-    """A fresh MLP (with dropout, so the global RNG matters) and an SGD-with-momentum optimizer."""
-    torch.manual_seed(seed)
-    net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(32,), dropout=dropout)
+    """A fresh MLP with weights from `seed` (with dropout, so the masks fit draws matter) and SGD with momentum."""
+    net = d2lutil.make_model("mlp", (1, 8, 8), hidden=(32,), dropout=dropout, seed=seed)
     return net, torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
 
 
@@ -30,10 +29,22 @@ def test_history_has_one_entry_per_epoch_and_learns(small):
     assert history.val_loss[-1] == pytest.approx(d2lutil.evaluate(net, small.X_val, small.y_val)[0])
 
 
-def test_fit_never_touches_the_test_set(small):
-    poisoned = dataclasses.replace(small, X_test=torch.full_like(small.X_test, float("nan")), y_test=small.y_test[:0])
-    history = d2lutil.fit(make()[0], poisoned, 2, batch_size=32, progress=False)
-    assert all(value == value for values in history.as_dict().values() for value in values)  # no NaN
+class Untouchable(torch.Tensor):
+    """A tensor that fails the test when anything reads or moves it."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        raise AssertionError(f"fit touched the test set ({func.__name__})")
+
+
+def test_fit_never_touches_the_test_set(small, tmp_path):
+    sealed = dataclasses.replace(small, X_test=small.X_test.as_subclass(Untouchable),
+                                 y_test=small.y_test.as_subclass(Untouchable))
+    history = d2lutil.fit(make()[0], sealed, 2, batch_size=32, progress=False, channels_last=True,
+                          callbacks=[d2lutil.EarlyStopping()], checkpoint_dir=tmp_path)
+    assert len(history) == 2 and history.val_acc[-1] > 0.5
+    with pytest.raises(AssertionError, match="touched the test set"):
+        sealed.X_test.to("cpu")  # the seal works
 
 
 def test_same_seed_same_numbers_whatever_the_global_rng_and_the_global_rng_is_left_alone(small):
@@ -149,6 +160,8 @@ def test_callback_hooks_run_around_each_step(small):
     ({"amp": "fp32"}, "amp='fp32' .*'auto', 'bf16', 'fp16'"),
     ({"device": "tpu"}, "device='tpu' .*'auto', 'cpu', 'cuda', 'mps'"),
     ({"checkpoint_dir": ""}, "checkpoint_dir=''"),
+    ({"callbacks": d2lutil.EarlyStopping()}, "callbacks=.* list of d2lutil.Callback objects \\(not EarlyStopping\\)"),
+    ({"callbacks": [print]}, "callbacks=.* list of d2lutil.Callback objects \\(not builtin_function_or_method\\)"),
 ])
 def test_fit_refuses_bad_values_before_training(small, kwargs, match):
     net = make()[0]

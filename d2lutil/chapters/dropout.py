@@ -14,7 +14,8 @@ DECLARATION = Declaration("03_dropout", {
     "mc_samples": Rule(integer(1)),
     "ensemble_units": Rule(integer(1, 16)),
 }, (
-    Combination(lambda dropout_rates: 0.0 in dropout_rates, "dropout_rates must include 0.0 (no dropout)"),
+    Combination(lambda dropout_rates: {0.0, 0.75, 0.9} <= set(dropout_rates),
+                "dropout_rates must include 0.0, 0.75 and 0.9 (no dropout, and the two rates the claims compare)"),
     Combination(lambda mc_rate, dropout_rates: mc_rate in dropout_rates,
                 "mc_rate must be one of dropout_rates (the network Monte Carlo dropout samples is trained there)"),
 ))

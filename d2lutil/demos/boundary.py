@@ -27,9 +27,10 @@ def two_moons(n_points: int = 40, noise: float = 0.35, n_test: int = 500, seed: 
 def train_classifier(X: torch.Tensor, y: torch.Tensor, weight_decay: float, hidden: int = 100, steps: int = 800,
                      lr: float = 0.02, seed: int = 0) -> nn.Module:
     """Train a two-hidden-layer MLP full-batch with Adam on cross-entropy + weight_decay * ||w||^2 / 2."""
-    torch.manual_seed(seed)
     hidden = check_positive_int("hidden", hidden)
-    net = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+    with torch.random.fork_rng(devices=[]):  # the initialization comes from `seed`; the caller's RNG is left alone
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2))
     loss_fn = penalized_loss(net, "l2", weight_decay)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     for _ in range(check_positive_int("steps", steps)):

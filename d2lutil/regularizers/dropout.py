@@ -11,7 +11,7 @@ import itertools
 import torch
 from torch import nn
 
-from ..validate import check_choice, check_drop_rate, check_positive_int, check_probability
+from ..validate import check_choice, check_drop_rate, check_positive_int, check_probability, check_seed
 
 DROPOUT_KINDS = ("inverted", "standard")
 DROPOUT_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
@@ -60,19 +60,25 @@ def is_dropout(module: nn.Module) -> bool:
 
 
 @torch.no_grad()
-def mc_dropout_predict(net: nn.Module, X: torch.Tensor, num_samples: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+def mc_dropout_predict(net: nn.Module, X: torch.Tensor, num_samples: int = 30,
+                       seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Monte Carlo dropout: the mean and variance of the softmax over `num_samples` passes with dropout on.
 
     Only the dropout layers are switched to training mode (batch normalization keeps its running
-    statistics); every mode is restored afterwards. Returns two (N, K) tensors.
+    statistics); every mode is restored afterwards. With a `seed` the masks come from it and the caller's
+    global RNG is left as it was. Returns two (N, K) tensors.
     """
     check_positive_int("num_samples", num_samples)
     modes = {module: module.training for module in net.modules()}
     net.eval()
     for module in net.modules():
         module.train(is_dropout(module))
+    devices = [X.device] if X.device.type == "cuda" else []
     try:
-        probs = torch.stack([net(X).softmax(dim=1) for _ in range(num_samples)])
+        with torch.random.fork_rng(devices=devices, enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(check_seed("seed", seed))
+            probs = torch.stack([net(X).softmax(dim=1) for _ in range(num_samples)])
     finally:
         for module, mode in modes.items():
             module.training = mode
