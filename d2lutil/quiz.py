@@ -33,11 +33,15 @@ def letter(i: int) -> str:
     return chr(65 + i)
 
 
+def wrapping(markup: str) -> str:
+    """HTML `markup` in a block that wraps to the width of the notebook (widget text does not wrap by itself)."""
+    return f'<div style="white-space: normal; line-height: 1.5">{markup}</div>'
+
+
 def question_html(question: Question) -> str:
-    """The prompt and the lettered options as HTML that wraps to the width of the notebook."""
+    """The prompt and the lettered options, as wrapping HTML."""
     options = "".join(f"<li>{html.escape(option)}</li>" for option in question.options)
-    return (f'<div style="white-space: normal; line-height: 1.5">'
-            f"<b>Quick check:</b> {html.escape(question.prompt)}<ol type=\"A\">{options}</ol></div>")
+    return wrapping(f'<b>Quick check:</b> {html.escape(question.prompt)}<ol type="A">{options}</ol>')
 
 
 def quick_check(question: Question, interactive: bool = False) -> None:
@@ -54,14 +58,12 @@ def quick_check(question: Question, interactive: bool = False) -> None:
     import ipywidgets
     from IPython.display import display
 
-    out = ipywidgets.Output()
+    verdict = ipywidgets.HTML(layout=ipywidgets.Layout(width="100%"))
 
     def answer(choice: int) -> Callable[[object], None]:
         """The click handler of option `choice`: show its feedback."""
         def on_click(_: object) -> None:
-            out.clear_output()
-            with out:
-                print(f"({letter(choice)}) {feedback(question, choice)}")
+            verdict.value = wrapping(html.escape(f"({letter(choice)}) {feedback(question, choice)}"))
         return on_click
 
     buttons = []
@@ -70,4 +72,4 @@ def quick_check(question: Question, interactive: bool = False) -> None:
         button.on_click(answer(i))
         buttons.append(button)
     display(ipywidgets.VBox([ipywidgets.HTML(question_html(question), layout=ipywidgets.Layout(width="100%")),
-                             ipywidgets.HBox([ipywidgets.Label("Your answer:"), *buttons]), out]))
+                             ipywidgets.HBox([ipywidgets.Label("Your answer:"), *buttons]), verdict]))

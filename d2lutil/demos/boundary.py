@@ -91,7 +91,7 @@ def boundary_demo(weight_decay: float = 0.01, n_points: int = 40, noise: float =
         net = train_classifier(X, y, lam, hidden, steps, seed=seed)
         numbers[name] = {"lambda": lam, "train_acc": accuracy(net, X, y), "test_acc": accuracy(net, X_test, y_test),
                          "weight_norm": weight_norm(net), "roughness": roughness(net, points)}
-        plot_boundary(net, X, y, ax, f"$\\lambda$={lam:g}: train acc {numbers[name]['train_acc']:.2f}, "
+        plot_boundary(net, X, y, ax, f"$\\lambda$={lam:.3g}: train acc {numbers[name]['train_acc']:.2f}, "
                                      f"test acc {numbers[name]['test_acc']:.2f}")
     fig.suptitle(f"Weight decay smooths the decision boundary ({n_points} noisy points, {hidden}x{hidden} MLP)")
     fig.tight_layout()

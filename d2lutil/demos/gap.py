@@ -125,6 +125,6 @@ def overfitting_demo(data: Dataset, n_train: int = 100, width: int = 256, num_ep
         ax.legend()
     ax_loss.set(yscale="log", ylabel="cross-entropy loss", title="losses")
     ax_norm.set(ylabel="$\\|w\\|_2$", title="weight norm (effective complexity)")
-    fig.suptitle(f"Overfitting in action: {n_train} training examples, {width} hidden units, Adam lr={lr}")
+    fig.suptitle(f"Overfitting in action: {n_train} training examples, {width} hidden units, Adam lr={lr:.3g}")
     fig.tight_layout()
     return fig, rows
