@@ -29,7 +29,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "build" / "site"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 sys.path.insert(0, str(ROOT / "book"))
 import build_book  # noqa: E402
 
@@ -75,19 +74,6 @@ def site() -> Iterator[str]:
         pytest.fail(f"no site in {SITE}: build it with `make book` (make test does)")
     with serve(SITE) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """Headless Chromium from the system (never downloaded)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
