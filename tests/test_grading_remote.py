@@ -72,13 +72,15 @@ def test_to_torch_turns_numpy_into_tensors_and_numbers():
 
 
 def test_markers_round_trip_between_proxies_and_handles(tmp_path):
-    session = KernelSession(tmp_path)
+    session = KernelSession(call_timeout=5.0)
     decoded = session.from_markers({"f": {HANDLE: 3, "type": "function", "callable": True},
                                     "xs": [{HANDLE: 4, "type": "Counter", "callable": False}, 1.0]})
     assert isinstance(decoded["f"], RemoteCallable) and callable(decoded["f"])
     assert isinstance(decoded["xs"][0], RemoteObject) and not callable(decoded["xs"][0])
     assert repr(decoded["xs"][0]) == "<Counter in the student's kernel>"
     assert to_markers(decoded) == {"f": {HANDLE: 3}, "xs": [{HANDLE: 4}, 1.0]}
+    session.__exit__()
+    assert not session.root.exists()
 
 
 @pytest.mark.parametrize("name, kind", [("ValueError", ValueError), ("NotImplementedError", NotImplementedError),

@@ -105,14 +105,14 @@ class Sandbox:
         for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(link):
                 command += ["--symlink", os.readlink(link), link]
+        command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                    "--perms", "0777", "--size", str(self.limits.scratch), "--tmpfs", SCRATCH]
         visible = visible_paths()
         command += parent_dirs(visible, set())
         for path in visible:
             command += ["--ro-bind", str(path), str(path)]
         questions = package_dir() / "grading" / "questions"
-        command += ["--tmpfs", str(questions), "--remount-ro", str(questions),
-                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                    "--perms", "0777", "--size", str(self.limits.scratch), "--tmpfs", SCRATCH]
+        command += ["--tmpfs", str(questions), "--remount-ro", str(questions)]
         command += parent_dirs([self.inbox, self.channel], set(visible))
         command += ["--ro-bind", str(self.inbox), str(self.inbox), "--bind", str(self.channel), str(self.channel),
                     "--chdir", SCRATCH, "--clearenv"]
