@@ -281,3 +281,18 @@ def test_private_questions_grade_for_gradescope_unseen_by_the_kernel(tmp_path, c
     assert [(t["name"], t["score"], t["max_score"], t["output"]) for t in results["tests"]] == [
         ("01.accuracy", 3, 3, "passed"), ("01.peek", 1, 1, "passed")], "only the private questions are graded"
     assert "submission.ipynb: 4/4 points" in capsys.readouterr().out
+
+
+def test_a_dask_scheduler_grades_the_notebooks(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    notebook = tmp_path / "alice" / "01_generalization_gap.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(submission([ACCURACY, CHECK["accuracy"]]), notebook)
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "01_generalization_gap.ipynb").write_text("not a notebook")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert cli(["grade", str(tmp_path), "--scheduler", cluster.scheduler_address, "--no-progress",
+                    "--json", str(tmp_path / "book.json"), "--timeout", "60"]) == 1
+    grades = {Path(g["path"]).parent.name: g for g in json.loads((tmp_path / "book.json").read_text())}
+    assert points(grades["alice"]) == {"01.accuracy": 1, "01.diagnose": 0, "01.bias_variance": 0}
+    assert grades["bob"]["failed"].startswith("not graded: not a readable notebook")

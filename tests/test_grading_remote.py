@@ -1,5 +1,9 @@
 """The grader's agent (run here, in-process) and the proxies that stand for objects in a student's kernel."""
 import functools
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from d2lutil.grading.generate import ROOT
 from d2lutil.grading.kernel_agent import HANDLE, Agent, to_torch
 from d2lutil.grading.remote import KernelSession, RemoteCallable, RemoteError, RemoteObject, remote_exception, to_markers
 
@@ -89,3 +94,25 @@ def test_markers_round_trip_between_proxies_and_handles(tmp_path):
 def test_remote_exceptions_become_builtins_or_remote_errors(name, kind):
     err = remote_exception(name, "message")
     assert type(err) is kind and str(err) == "message"
+
+
+PEAK_SCRIPT = """
+from d2lutil.grading.remote import KernelSession
+
+def peak_kb():
+    return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])
+
+with KernelSession(5.0) as session:
+    session.run_cell('x = 1', 120)
+    before = peak_kb()
+    run = session.run_cell("print('x' * 300_000_000)", 120)
+    print(run.status, peak_kb() - before)
+"""
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)")
+def test_a_notebook_printing_300_mb_costs_the_grader_no_memory():
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    status, grown_kb = run.stdout.split()
+    assert status == "ok" and int(grown_kb) < 50_000, (run.stdout, run.stderr[-2000:])

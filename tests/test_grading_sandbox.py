@@ -286,3 +286,21 @@ def test_unreadable_files_and_unknown_chapters_get_a_row_with_the_reason(batch):
     assert grades["unknown_chapter"]["failed"] == "not graded: no questions are registered for chapter 99"
     rows = Path(batch["targets"]["csv"]).read_text().splitlines()
     assert len(rows) == 1 + 3 * 11 + 4, "a row per question of each graded notebook, one per failed file"
+
+
+def test_killing_the_grader_ends_every_worker_and_sandbox(tmp_path):
+    for name in ("a", "b"):
+        write_notebook(tmp_path / name / "01_generalization_gap.ipynb", ["import time\nwhile True:\n    time.sleep(1)"])
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path / "tmp")}
+    grader = subprocess.Popen([sys.executable, "-m", "d2lutil", "grade", str(tmp_path), "--workers", "2",
+                               "--timeout", "300", "--no-progress"], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(own_processes_with(str(tmp_path / "tmp"))) < 2 * 3 and time.monotonic() < deadline:
+        time.sleep(1)  # until both sandboxes run: two bwrap processes and a kernel each
+    started = own_processes_with(str(tmp_path / "tmp"))
+    grader.kill()
+    grader.wait()
+    time.sleep(3)
+    assert len(started) >= 6, "the sandboxes never started"
+    assert own_processes_with(str(tmp_path / "tmp")) == [], "a worker or sandbox outlived the grader"

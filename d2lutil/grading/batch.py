@@ -10,11 +10,12 @@ every worker and kernel is gone; their folders are made before grading starts.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import multiprocessing
+import os
 import re
-import signal
+import select
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
@@ -27,9 +28,6 @@ from .grader import (DEFAULT_CALL_TIMEOUT, DEFAULT_TIMEOUT, GradingOptions, Note
                      grade_notebook, read_submission, registered_questions)
 from .remote import STARTUP_TIMEOUT
 from .sandbox import Limits, SandboxUnavailable, check_private, check_works
-
-PR_SET_PDEATHSIG = 1
-
 
 def find_notebooks(paths: Sequence[Path]) -> list[Path]:
     """The notebooks named, and those inside the folders named (recursively, skipping checkpoints)."""
@@ -56,15 +54,17 @@ def failed_grade(path: Path, options: GradingOptions, reason: str) -> NotebookGr
     return NotebookGrade(str(path), options.chapter or "", [], options.seed or 0, 0.0, failed=f"not graded: {reason}")
 
 
-def grade_in_worker(path: Path, text: bytes, options: GradingOptions) -> NotebookGrade:
-    """A worker's task: grade one notebook from its bytes; the worker dies if the process that started it does."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    return grade_notebook(path, options, text)
+def exit_with_grader(sender: Connection) -> None:
+    """End this worker (and so its sandbox) at once if the grader dies: its end of the pipe then closes."""
+    poller = select.poll()
+    poller.register(sender.fileno(), select.POLLERR)
+    threading.Thread(target=lambda: (poller.poll(), os._exit(1)), daemon=True).start()
 
 
 def child(path: Path, text: bytes, options: GradingOptions, sender: Connection) -> None:
-    """Body of a local worker process: grade and send the grade back."""
-    sender.send(grade_in_worker(path, text, options))
+    """Body of a local worker process: grade one notebook from its bytes and send the grade back."""
+    exit_with_grader(sender)
+    sender.send(grade_notebook(path, options, text))
 
 
 def grade_locally(jobs: list[tuple[Path, bytes]], options: GradingOptions, workers: int) -> Iterator[tuple[int, NotebookGrade]]:
