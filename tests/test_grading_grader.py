@@ -141,7 +141,7 @@ def test_an_infinite_loop_costs_only_the_later_questions(graded):
 
 def test_a_dead_kernel_and_a_hanging_answer_cost_only_their_own_questions(graded):
     grade = graded[0]["kills_kernel"]
-    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 2, "01.bias_variance": 0}
+    assert points(grade) == {"01.accuracy": 1, "01.diagnose": 2, "01.bias_variance": 0}, reasons(grade)
     assert reasons(grade)["01.bias_variance"] == "your code did not return within 5 s"
 
 

@@ -120,7 +120,10 @@ def code_cells(text: bytes) -> list[str | None]:
 
 
 def run_cells(session: KernelSession, sources: list[str | None], timeout: float) -> int | None:
-    """Run the code cells one by one, past errors, within `timeout` seconds; return the cell index that hit the limit."""
+    """Run the code cells one by one, past errors, within `timeout` seconds; return the cell index that hit the limit.
+
+    The time the grader spends restarting a dead kernel and replaying its finished cells is not counted.
+    """
     deadline = time.monotonic() + timeout
     for index, source in enumerate(sources):
         if source is None or not source.strip() or check_call(source):
@@ -133,7 +136,9 @@ def run_cells(session: KernelSession, sources: list[str | None], timeout: float)
             session.recover(timeout)
             return index
         if run.status == "dead":
+            recovering = time.monotonic()
             session.recover(timeout)
+            deadline += time.monotonic() - recovering
     return None
 
 
