@@ -3,7 +3,7 @@
 The zip holds d2lutil's source, the instructor's private questions if given, and Gradescope's two
 scripts: setup.sh (run once when Gradescope builds the image: installs bubblewrap and d2lutil into
 a virtual environment) and run_autograder (run for each submission: grades the submitted notebook,
-in the sandbox, into /autograder/results/results.json).
+in the sandbox, into /autograder/results/results.json, or writes there why it could not).
 """
 from __future__ import annotations
 
@@ -41,7 +41,14 @@ if ((${{#notebooks[@]}} == 0)); then
 fi
 cd "$AUTOGRADER/source"
 "$PYTHON" -m d2lutil grade "${{notebooks[0]}}" --chapter {chapter} --timeout {timeout:g} --no-progress \\
-    --gradescope "$AUTOGRADER/results"{questions}
+    --gradescope "$AUTOGRADER/results"{questions} 2> "$AUTOGRADER/results/errors.txt"
+status=$?
+cat "$AUTOGRADER/results/errors.txt" >&2
+if [[ ! -f "$AUTOGRADER/results/results.json" ]]; then  # the grader refused (e.g. no sandbox here): say why
+    "$PYTHON" -c 'import json, sys; print(json.dumps({{"score": 0, "output": "Not graded: " + sys.stdin.read()[-2000:]}}))' \\
+        < "$AUTOGRADER/results/errors.txt" > "$AUTOGRADER/results/results.json"
+fi
+exit $status
 """
 
 
