@@ -304,3 +304,4 @@ def test_killing_the_grader_ends_every_worker_and_sandbox(tmp_path):
     time.sleep(3)
     assert len(started) >= 6, "the sandboxes never started"
     assert own_processes_with(str(tmp_path / "tmp")) == [], "a worker or sandbox outlived the grader"
+    assert list((tmp_path / "tmp").glob("d2lutil-*")) == [], "the workers left temporary folders behind"

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import re
 import select
+import signal
 import sys
 import threading
 import time
@@ -55,10 +56,21 @@ def failed_grade(path: Path, options: GradingOptions, reason: str) -> NotebookGr
 
 
 def exit_with_grader(sender: Connection) -> None:
-    """End this worker (and so its sandbox) at once if the grader dies: its end of the pipe then closes."""
+    """End this worker (and so its sandbox) if the grader dies, which closes its end of the pipe.
+
+    The worker is interrupted first, so that it shuts its kernel down and removes its temporary
+    folder, and ended outright if it has not finished within a few seconds.
+    """
     poller = select.poll()
     poller.register(sender.fileno(), select.POLLERR)
-    threading.Thread(target=lambda: (poller.poll(), os._exit(1)), daemon=True).start()
+
+    def watch() -> None:
+        poller.poll()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(10)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def child(path: Path, text: bytes, options: GradingOptions, sender: Connection) -> None:
