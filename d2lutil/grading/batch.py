@@ -98,11 +98,13 @@ def grade_locally(jobs: list[tuple[Path, bytes]], options: GradingOptions, worke
                 try:
                     grade = receiver.recv()
                 except (EOFError, OSError):
-                    process.join(5)
-                    grade = failed_grade(path, options, f"its grading process ended (exit code {process.exitcode})")
+                    grade = None
+                process.join(30)  # before closing the pipe, which would tell the worker that the grader died
+                if process.is_alive():
+                    process.kill()
+                    process.join()
                 receiver.close()
-                process.join()
-                yield index, grade
+                yield index, grade or failed_grade(path, options, f"its grading process ended (exit code {process.exitcode})")
             for receiver, (index, path, process, deadline) in list(running.items()):
                 if time.monotonic() > deadline:
                     process.kill()
