@@ -37,6 +37,7 @@ from .registry import CheckFailed
 from .sandbox import Limits, Sandbox
 
 PROBE_TIMEOUT = 10
+AGENT_TIMEOUT = 60  # installing the agent imports torch in the kernel, slow on a loaded machine
 STARTUP_TIMEOUT = 120
 MAX_MESSAGE = 16 * 2**20
 MAX_RESPONSE = 256 * 2**20
@@ -269,7 +270,7 @@ class KernelSession:
         code = (f"__d2lutil_grader__ = {{'__name__': 'd2lutil_grader_agent'}}\n"
                 f"exec(compile({source!r}, '<d2lutil grader agent>', 'exec'), __d2lutil_grader__)\n"
                 f"__d2lutil_grader__ = __d2lutil_grader__['Agent'](globals())")
-        run = self.run_cell(code, self.call_timeout, record=False)
+        run = self.run_cell(code, max(self.call_timeout, AGENT_TIMEOUT), record=False)
         if run.status != "ok":
             raise KernelUnavailable(f"could not set up grading in the kernel ({run.error})")
         self.agent_ready = True
