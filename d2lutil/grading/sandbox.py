@@ -44,7 +44,8 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one sandboxed kernel may use: memory (bytes of address space), processes, file size and scratch size."""
+    """What one sandboxed kernel may use: memory (bytes of address space), processes, file size, and the size of
+    each of its in-memory folders (the scratch folder, /tmp and /dev/shm)."""
 
     memory: int = 6 * 2**30
     processes: int = 128
@@ -105,8 +106,9 @@ class Sandbox:
         for link in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
             if os.path.islink(link):
                 command += ["--symlink", os.readlink(link), link]
-        command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                    "--perms", "0777", "--size", str(self.limits.scratch), "--tmpfs", SCRATCH]
+        command += ["--proc", "/proc", "--dev", "/dev"]
+        for folder, mode in (("/tmp", "1777"), ("/dev/shm", "1777"), (SCRATCH, "0777")):
+            command += ["--perms", mode, "--size", str(self.limits.scratch), "--tmpfs", folder]
         visible = visible_paths()
         command += parent_dirs(visible, set())
         for path in visible:
