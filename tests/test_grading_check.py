@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from d2lutil.grading import check, run_check
-from d2lutil.grading.check import AnswerStopped, explain_error, find_question
+from d2lutil.grading.check import explain_error, find_question
+from d2lutil.grading.remote import AnswerStopped
 from d2lutil.grading.registry import CheckFailed, Question, expect_close
 from d2lutil.grading.remote import RemoteError
 

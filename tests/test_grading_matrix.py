@@ -1,14 +1,15 @@
 """The CI matrix: for every registered question, the solution notebook earns full marks and the generated stub none.
 
 Each notebook is graded once per test session of this module (a module-scoped cache), in a fresh
-kernel, exactly as `python -m d2lutil grade` grades a student's submission.
+sandboxed kernel, exactly as `python -m d2lutil grade` grades a student's submission.
 """
 import nbformat
 import pytest
 
 from d2lutil.grading import load_questions
 from d2lutil.grading.generate import ROOT
-from d2lutil.grading.grader import NotebookGrade, check_call, grade_notebook
+from d2lutil.grading.cells import check_call
+from d2lutil.grading.grader import GradingOptions, NotebookGrade, grade_notebook
 
 QUESTIONS = load_questions()
 CHAPTERS = sorted({qid.split(".")[0] for qid in QUESTIONS})
@@ -28,7 +29,8 @@ def graded():
 
     def grade(folder: str, chapter: str) -> dict:
         if (folder, chapter) not in cache:
-            cache[folder, chapter] = grade_notebook(notebook_of(folder, chapter), timeout=600, seed=0, call_timeout=120)
+            options = GradingOptions(timeout=600, call_timeout=120, seed=0)
+            cache[folder, chapter] = grade_notebook(notebook_of(folder, chapter), options)
         return {v.qid: v for v in cache[folder, chapter].verdicts}
 
     return grade

@@ -1,5 +1,9 @@
 """The grader's agent (run here, in-process) and the proxies that stand for objects in a student's kernel."""
 import functools
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from d2lutil.grading.generate import ROOT
 from d2lutil.grading.kernel_agent import HANDLE, Agent, to_torch
 from d2lutil.grading.remote import KernelSession, RemoteCallable, RemoteError, RemoteObject, remote_exception, to_markers
 
@@ -72,13 +77,15 @@ def test_to_torch_turns_numpy_into_tensors_and_numbers():
 
 
 def test_markers_round_trip_between_proxies_and_handles(tmp_path):
-    session = KernelSession(tmp_path)
+    session = KernelSession(call_timeout=5.0)
     decoded = session.from_markers({"f": {HANDLE: 3, "type": "function", "callable": True},
                                     "xs": [{HANDLE: 4, "type": "Counter", "callable": False}, 1.0]})
     assert isinstance(decoded["f"], RemoteCallable) and callable(decoded["f"])
     assert isinstance(decoded["xs"][0], RemoteObject) and not callable(decoded["xs"][0])
     assert repr(decoded["xs"][0]) == "<Counter in the student's kernel>"
     assert to_markers(decoded) == {"f": {HANDLE: 3}, "xs": [{HANDLE: 4}, 1.0]}
+    session.__exit__()
+    assert not session.root.exists()
 
 
 @pytest.mark.parametrize("name, kind", [("ValueError", ValueError), ("NotImplementedError", NotImplementedError),
@@ -87,3 +94,25 @@ def test_markers_round_trip_between_proxies_and_handles(tmp_path):
 def test_remote_exceptions_become_builtins_or_remote_errors(name, kind):
     err = remote_exception(name, "message")
     assert type(err) is kind and str(err) == "message"
+
+
+PEAK_SCRIPT = """
+from d2lutil.grading.remote import KernelSession
+
+def peak_kb():
+    return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])
+
+with KernelSession(5.0) as session:
+    session.run_cell('x = 1', 120)
+    before = peak_kb()
+    run = session.run_cell("print('x' * 300_000_000)", 120)
+    print(run.status, peak_kb() - before)
+"""
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)")
+def test_a_notebook_printing_300_mb_costs_the_grader_no_memory():
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    status, grown_kb = run.stdout.split()
+    assert status == "ok" and int(grown_kb) < 50_000, (run.stdout, run.stderr[-2000:])

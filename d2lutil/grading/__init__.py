@@ -1,3 +1,3 @@
-"""Auto-grading of the exercises: the question registry, in-notebook checks, generation and the grader."""
+"""Auto-grading of the exercises: the question registry, in-notebook checks, generation, and the sandboxed grader."""
 from .registry import QUESTIONS, CheckFailed, Question, expect_close, expect_shape, load_questions, question
 from .check import Verdict, check, run_check

@@ -10,10 +10,6 @@ import torch
 from .registry import CheckFailed, Question, load_questions
 
 
-class AnswerStopped(Exception):
-    """The student's code ran past the grader's time limit or killed its kernel; the message says which."""
-
-
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of one question's check: points earned out of `points`, and why."""
@@ -43,8 +39,6 @@ def explain_error(err: BaseException) -> str:
         return str(err)
     if isinstance(err, NotImplementedError):
         return "not filled in yet: replace `raise NotImplementedError` with your code"
-    if isinstance(err, AnswerStopped):
-        return str(err)
     message = str(err).strip().splitlines()[0] if str(err).strip() else ""
     name = getattr(err, "remote_name", type(err).__name__)
     return f"your code raised {name}" + (f": {message}" if message else "")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import python_source
+
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
 STUB = 'raise NotImplementedError("replace this line with your code")'
 ANSWER_PROMPT = "*Your answer here.*"
@@ -65,11 +67,6 @@ def replace_regions(source: str, replacement: str, keep_hint: bool) -> str:
         new = ([indent + region.hint] if keep_hint and region.hint else []) + [indent + replacement]
         lines[region.begin:region.end + 1] = new
     return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
-
-
-def python_source(source: str) -> str:
-    """A cell's source with IPython magics and shell escapes turned into `pass`, so `ast` can parse it."""
-    return "\n".join(re.sub(r"^(\s*)[%!].*$", r"\1pass", line) for line in source.splitlines())
 
 
 def is_check_call(statement: ast.stmt) -> bool:

@@ -1,39 +1,50 @@
-"""The grader: python -m d2lutil grade PATH... [--json FILE] [--csv FILE] [--timeout S].
+"""Grading one notebook: run it in a sandboxed kernel, then check every question of its chapter against it.
 
-Each notebook runs in a fresh kernel, cell by cell, past errors, under one time limit (its
-check cells are skipped: the grader runs its own checks instead). Then, for every question of
-the notebook's chapter, the grader's check (imported here, in the grader's process) runs
-against a proxy of the answer the notebook defined, on inputs drawn now. A question earns
-nothing when its check cell was edited or deleted, when the notebook tampered with `check`
-or d2lutil before it, or when the time limit stopped the notebook before its check cell.
-The submitted file is only read, never written.
+The notebook's code cells run one by one, past errors, under one time limit (its check cells are
+skipped: the grader runs its own checks instead). Then, for every question of the notebook's
+chapter, the grader's check (imported here, in the grader's process) runs against a proxy of the
+answer the notebook defined, on inputs drawn now. A question earns nothing when its check cell
+was edited or deleted, or when the time limit stopped the notebook before its check cell.
+Whatever the notebook does (a file that is not a notebook, an unknown chapter, a kernel that
+dies or hangs, an answer that cannot be sent back) costs this notebook only: grade_notebook
+never raises, it reports the reason. The submitted file is only read, never written.
 """
 from __future__ import annotations
 
-import argparse
-import ast
-import csv
 import hashlib
-import json
+import os
 import re
 import secrets
-import tempfile
+import stat
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
-from tqdm.auto import tqdm
 
+from .cells import check_call
 from .check import Verdict, run_check
-from .generate import python_source
-from .registry import Question, load_questions
+from .registry import Question, load_question_dir, load_questions
 from .remote import KernelSession, KernelUnavailable, RemoteObject
-from .tampering import Tampering, find_tampering
+from .sandbox import Limits
 
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_CALL_TIMEOUT = 30.0
+MAX_NOTEBOOK = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """How notebooks are graded: time limits, the inputs' seed, the sandbox and its limits, whose questions."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    seed: int | None = None
+    sandbox: bool = True
+    limits: Limits = Limits()
+    questions: Path | None = None
+    chapter: str | None = None
 
 
 @dataclass
@@ -46,7 +57,7 @@ class NotebookGrade:
     seed: int
     seconds: float
     stopped: str = ""
-    tampering: list[str] = field(default_factory=list)
+    failed: str = ""
 
     @property
     def earned(self) -> int:
@@ -62,23 +73,7 @@ class NotebookGrade:
         """The grade as plain data, ready for JSON."""
         return {"path": self.path, "chapter": self.chapter, "earned": self.earned, "points": self.points,
                 "seed": self.seed, "seconds": round(self.seconds, 2), "stopped": self.stopped,
-                "tampering": self.tampering, "questions": [asdict(v) for v in self.verdicts]}
-
-
-def check_call(source: str) -> tuple[str, str] | None:
-    """(question id, answer name) if the cell is exactly `check("<id>", <name>)`, else None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
-        return None
-    call = tree.body[0].value
-    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
-            and len(call.args) == 2 and not call.keywords and isinstance(call.args[0], ast.Constant)
-            and isinstance(call.args[0].value, str) and isinstance(call.args[1], ast.Name)):
-        return call.args[0].value, call.args[1].id
-    return None
+                "failed": self.failed, "questions": [asdict(v) for v in self.verdicts]}
 
 
 def chapter_of(path: Path, checks: dict[str, int]) -> str:
@@ -89,7 +84,7 @@ def chapter_of(path: Path, checks: dict[str, int]) -> str:
     chapters = {qid.split(".")[0] for qid in checks}
     if len(chapters) == 1:
         return chapters.pop()
-    raise ValueError(f"cannot tell the chapter of {path}: name it like 02_weight_decay.ipynb")
+    raise ValueError(f"cannot tell the chapter of {path.name}: name it like 02_weight_decay.ipynb")
 
 
 def question_seed(seed: int, qid: str) -> int:
@@ -97,8 +92,38 @@ def question_seed(seed: int, qid: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{qid}".encode()).digest()[:8], "big") >> 1
 
 
+@lru_cache(maxsize=8)
+def registered_questions(folder: Path | None) -> dict[str, Question]:
+    """The questions graded: the built-in ones, or only those of an instructor's private folder."""
+    return load_questions() if folder is None else load_question_dir(folder)
+
+
+def read_submission(path: Path) -> bytes:
+    """The bytes of a submitted file, refusing links, pipes and anything over MAX_NOTEBOOK bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_NOTEBOOK:
+            raise ValueError(f"larger than {MAX_NOTEBOOK // 2**20} MB")
+        return f.read(MAX_NOTEBOOK)
+
+
+def code_cells(text: bytes) -> list[str | None]:
+    """The source of each cell of a notebook file (None for cells that are not code); a ValueError if it is not one."""
+    try:
+        notebook = nbformat.reads(text.decode("utf-8"), as_version=4)
+        return [cell.source if cell.cell_type == "code" else None for cell in notebook.cells]
+    except Exception as err:  # invalid UTF-8 or JSON, a notebook without cells, any other shape
+        raise ValueError(f"not a readable notebook ({type(err).__name__}: {str(err).strip()[:200]})") from None
+
+
 def run_cells(session: KernelSession, sources: list[str | None], timeout: float) -> int | None:
-    """Run the code cells one by one, past errors, within `timeout` seconds; return the cell index that hit the limit."""
+    """Run the code cells one by one, past errors, within `timeout` seconds; return the cell index that hit the limit.
+
+    The time the grader spends restarting a dead kernel and replaying its finished cells is not counted.
+    """
     deadline = time.monotonic() + timeout
     for index, source in enumerate(sources):
         if source is None or not source.strip() or check_call(source):
@@ -111,7 +136,9 @@ def run_cells(session: KernelSession, sources: list[str | None], timeout: float)
             session.recover(timeout)
             return index
         if run.status == "dead":
+            recovering = time.monotonic()
             session.recover(timeout)
+            deadline += time.monotonic() - recovering
     return None
 
 
@@ -127,125 +154,66 @@ def grade_question(session: KernelSession, question: Question, seed: int) -> Ver
     return run_check(question, answer, question_seed(seed, question.qid))
 
 
-def why_no_credit(question: Question, checks: dict[str, tuple[int, str]], findings: list[Tampering],
-                  stopped_at: int | None, timeout: float) -> str | None:
-    """Why `question` earns nothing whatever its answer (edited check cell, tampering, time limit), or None."""
+def why_no_credit(question: Question, checks: dict[str, tuple[int, str]], stopped_at: int | None,
+                  timeout: float) -> str | None:
+    """Why `question` earns nothing whatever its answer (edited check cell, time limit), or None."""
     index, name = checks.get(question.qid, (None, None))
     if index is None or name != question.answer:
         return f"the check cell `check({question.qid!r}, {question.answer})` was edited or deleted"
-    tampering = next((t for t in findings if t.cell <= index), None)
-    if tampering is not None:
-        return f"the notebook {tampering.what} in cell {tampering.cell + 1}, before this question's check"
     if stopped_at is not None and index > stopped_at:
         return f"not reached: the notebook ran past its {timeout:g} s limit in cell {stopped_at + 1}"
     return None
 
 
-def grade_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT, seed: int | None = None,
-                   call_timeout: float = DEFAULT_CALL_TIMEOUT) -> NotebookGrade:
-    """Grade one notebook: run it in a fresh kernel, then check every question of its chapter."""
-    started, seed = time.monotonic(), secrets.randbits(63) if seed is None else seed
-    notebook = nbformat.reads(Path(path).read_text(encoding="utf-8"), as_version=4)
-    sources = [cell.source if cell.cell_type == "code" else None for cell in notebook.cells]
+def check_questions(path: Path, sources: list[str | None], questions: list[Question], options: GradingOptions,
+                    seed: int) -> tuple[dict[str, Verdict], int | None]:
+    """Run the notebook in a fresh sandboxed kernel and check each question; the verdicts and where time ran out."""
     checks = {call[0]: (index, call[1]) for index, source in enumerate(sources)
               if source is not None and (call := check_call(source)) is not None}
-    chapter = chapter_of(Path(path), {qid: index for qid, (index, _) in checks.items()})
-    questions = [q for qid, q in load_questions().items() if qid.startswith(f"{chapter}.")]
-    if not questions:
-        raise ValueError(f"no questions are registered for chapter {chapter} ({path})")
-    findings = find_tampering(sources)
     verdicts = {}
-    with tempfile.TemporaryDirectory(prefix="d2lutil-grade-") as cwd, \
-            KernelSession(Path(cwd), call_timeout) as session:
-        stopped_at = run_cells(session, sources, timeout)
+    with KernelSession(options.call_timeout, options.sandbox, options.limits, path) as session:
+        stopped_at = run_cells(session, sources, options.timeout)
         # In notebook order, so a kernel that dies while checking costs only the questions after it.
         for question in sorted(questions, key=lambda q: checks.get(q.qid, (len(sources), ""))[0]):
-            reason = why_no_credit(question, checks, findings, stopped_at, timeout)
+            reason = why_no_credit(question, checks, stopped_at, options.timeout)
             try:
                 verdicts[question.qid] = (Verdict(question.qid, 0, question.points, reason) if reason
                                           else grade_question(session, question, seed))
             except KernelUnavailable as err:
                 verdicts[question.qid] = Verdict(question.qid, 0, question.points, f"not graded: {err}")
-    return NotebookGrade(str(path), chapter, [verdicts[q.qid] for q in questions], seed, time.monotonic() - started,
-                         f"time limit reached in cell {stopped_at + 1}" if stopped_at is not None else "",
-                         [f"cell {t.cell + 1}, line {t.line}: {t.what}" for t in findings])
+    return verdicts, stopped_at
 
 
-def find_notebooks(paths: Sequence[Path]) -> list[Path]:
-    """The notebooks named, and those inside the folders named (recursively, skipping checkpoints)."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        elif path.suffix == ".ipynb" and path.is_file():
-            found.append(path)
-        else:
-            raise ValueError(f"{str(path)!r} is not a notebook (.ipynb) or a folder of notebooks")
-    if not found:
-        raise ValueError(f"no notebooks found in {', '.join(map(str, paths))}")
-    return found
+def grade_notebook(path: Path, options: GradingOptions = GradingOptions(), text: bytes | None = None) -> NotebookGrade:
+    """Grade one notebook (its file, or `text` already read from it); never raises: a failure is its grade's reason."""
+    started, seed = time.monotonic(), secrets.randbits(63) if options.seed is None else options.seed
+    grade = NotebookGrade(str(path), options.chapter or "", [], seed, 0.0)
+    try:
+        sources = code_cells(read_submission(path) if text is None else text)
+        checks = {call[0]: index for index, s in enumerate(sources) if s is not None and (call := check_call(s))}
+        grade.chapter = options.chapter or chapter_of(Path(path), checks)
+        questions = [q for qid, q in registered_questions(options.questions).items()
+                     if qid.startswith(f"{grade.chapter}.")]
+        if not questions:
+            raise ValueError(f"no questions are registered for chapter {grade.chapter}")
+        grade.verdicts = [Verdict(q.qid, 0, q.points, "not graded") for q in questions]
+        verdicts, stopped_at = check_questions(Path(path), sources, questions, options, seed)
+        grade.verdicts = [verdicts[q.qid] for q in questions]
+        grade.stopped = f"time limit reached in cell {stopped_at + 1}" if stopped_at is not None else ""
+    except Exception as err:  # anything this notebook causes costs this notebook only
+        grade.failed = f"not graded: {err}" if isinstance(err, (ValueError, OSError, KernelUnavailable)) \
+            else f"not graded: the grader failed ({type(err).__name__}: {err})"
+        grade.verdicts = [Verdict(v.qid, 0, v.points, grade.failed) for v in grade.verdicts]
+    grade.seconds = time.monotonic() - started
+    return grade
 
 
 def format_grade(grade: NotebookGrade) -> str:
     """A per-question table of points and reasons for one notebook."""
     width = max([len("question")] + [len(v.qid) for v in grade.verdicts])
-    lines = [f"{grade.path}: {grade.earned}/{grade.points} points" + (f" ({grade.stopped})" if grade.stopped else ""),
-             f"  {'question':<{width}}  points  reason"]
-    lines += [f"  {v.qid:<{width}}  {f'{v.earned}/{v.points}':>6}  {v.reason}" for v in grade.verdicts]
+    note = grade.failed or grade.stopped
+    lines = [f"{grade.path}: {grade.earned}/{grade.points} points" + (f" ({note})" if note else "")]
+    if grade.verdicts:
+        lines.append(f"  {'question':<{width}}  points  reason")
+        lines += [f"  {v.qid:<{width}}  {f'{v.earned}/{v.points}':>6}  {v.reason}" for v in grade.verdicts]
     return "\n".join(lines)
-
-
-def write_json(grades: Sequence[NotebookGrade], path: Path) -> None:
-    """Write the gradebook as JSON: one entry per notebook with its questions."""
-    path.write_text(json.dumps([g.as_dict() for g in grades], indent=2) + "\n", encoding="utf-8")
-
-
-def write_csv(grades: Sequence[NotebookGrade], path: Path) -> None:
-    """Write the gradebook as CSV: one row per notebook and question."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["notebook", "chapter", "question", "earned", "points", "reason"])
-        for grade in grades:
-            writer.writerows([grade.path, grade.chapter, v.qid, v.earned, v.points, v.reason] for v in grade.verdicts)
-
-
-def grade_paths(paths: Sequence[Path], timeout: float = DEFAULT_TIMEOUT, seed: int | None = None,
-                call_timeout: float = DEFAULT_CALL_TIMEOUT, progress: bool = True) -> list[NotebookGrade]:
-    """Grade every notebook found in `paths`, one fresh kernel each."""
-    notebooks = find_notebooks(paths)
-    return [grade_notebook(nb, timeout, seed, call_timeout)
-            for nb in tqdm(notebooks, desc="grading", unit="notebook", disable=not progress or len(notebooks) < 2)]
-
-
-def positive_seconds(text: str) -> float:
-    """A time limit in seconds (> 0), for argparse."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; it must be a number of seconds > 0")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `python -m d2lutil grade`."""
-    parser.add_argument("paths", nargs="+", type=Path, help="notebooks, or folders of submissions, to grade")
-    parser.add_argument("--json", type=Path, help="write the gradebook as JSON to this file")
-    parser.add_argument("--csv", type=Path, help="write the gradebook as CSV to this file")
-    parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
-                        help=f"time limit per notebook in seconds (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--call-timeout", type=positive_seconds, default=DEFAULT_CALL_TIMEOUT,
-                        help=f"time limit in seconds for each call the checks make to an answer (default {DEFAULT_CALL_TIMEOUT:g})")
-    parser.add_argument("--seed", type=int, help="seed of the inputs the checks draw (default: a fresh random one)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Grade the notebooks, print a table per notebook, and write the gradebook files asked for."""
-    grades = grade_paths(args.paths, args.timeout, args.seed, args.call_timeout, progress=not args.no_progress)
-    print("\n\n".join(format_grade(g) for g in grades))
-    if len(grades) > 1:
-        print(f"\nGraded {len(grades)} notebooks: {sum(g.earned for g in grades)}/{sum(g.points for g in grades)} points in all")
-    if args.json:
-        write_json(grades, args.json)
-    if args.csv:
-        write_csv(grades, args.csv)
-    return 0

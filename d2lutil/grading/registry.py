@@ -1,6 +1,7 @@
 """The registry of auto-graded questions: each is a check run on the student's answer object.
 
-A question module in d2lutil/grading/questions/ registers its checks with @question. A
+A question module in d2lutil/grading/questions/ (or in an instructor's private folder, loaded
+with load_question_dir) registers its checks with @question. A
 check receives the student's answer (always a function or class the notebook defines)
 and a generator seeded at check time, draws its own inputs, compares with a reference
 implementation, and raises CheckFailed with a plain-words reason when the answer is wrong.
@@ -20,9 +21,12 @@ nothing the student's code does can touch the check or its comparisons. A check 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -45,14 +49,16 @@ class Question:
 
 
 QUESTIONS: dict[str, Question] = {}
+_REGISTRIES = [QUESTIONS]  # the registry @question writes into: the built-in one, or a private folder's
 
 
 def question(qid: str, answer: str, points: int = 1) -> Callable[[Check], Check]:
     """Register the decorated function as the check of question `qid`, whose answer is named `answer`."""
     def register(check: Check) -> Check:
-        if qid in QUESTIONS and QUESTIONS[qid].check.__qualname__ != check.__qualname__:
+        registry = _REGISTRIES[-1]
+        if qid in registry and registry[qid].check.__qualname__ != check.__qualname__:
             raise ValueError(f"question id {qid!r} is registered twice")
-        QUESTIONS[qid] = Question(qid, answer, points, check)
+        registry[qid] = Question(qid, answer, points, check)
         return check
     return register
 
@@ -64,6 +70,26 @@ def load_questions() -> dict[str, Question]:
     for info in pkgutil.iter_modules(questions.__path__):
         importlib.import_module(f"{questions.__name__}.{info.name}")
     return QUESTIONS
+
+
+def load_question_dir(folder: Path) -> dict[str, Question]:
+    """The questions registered by the modules (*.py) of an instructor's own folder, apart from the built-in ones."""
+    modules = sorted(Path(folder).glob("*.py"))
+    if not modules:
+        raise ValueError(f"{folder} holds no question modules (*.py files registering checks with @question)")
+    found: dict[str, Question] = {}
+    _REGISTRIES.append(found)
+    try:
+        package = f"d2lutil_private_questions_{secrets.token_hex(4)}"
+        for path in modules:
+            spec = importlib.util.spec_from_file_location(f"{package}.{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+    finally:
+        _REGISTRIES.pop()
+    if not found:
+        raise ValueError(f"the modules in {folder} register no question (decorate each check with @question)")
+    return found
 
 
 def expect_shape(got: torch.Tensor, expected: tuple[int, ...], what: str) -> None:

@@ -1,31 +1,50 @@
 """The student's kernel seen from the grader: run a notebook's cells in it, then reach its answers by proxy.
 
-A KernelSession starts a fresh Jupyter kernel (through nbclient), executes cells one at a time
-under a time limit, and then installs the agent of kernel_agent.py. Remote objects forward
-calls, attribute access and indexing to the agent; arguments travel by pickle, results come
-back only through torch.load(weights_only=True), so whatever the notebook did to its own
-kernel (redefining functions, patching d2lutil or torch) cannot reach the grader's process.
+A KernelSession starts a fresh Jupyter kernel inside a Sandbox (sandbox.py), talking to it over
+Unix sockets in the sandbox's channel folder. It executes cells one at a time under a time limit
+and reads only each cell's reply (never the kernel's output stream, so what a notebook prints
+costs the grader nothing), then installs the agent of kernel_agent.py. Remote objects forward
+calls, attribute access and indexing to the agent; requests travel by pickle through the
+sandbox's read-only inbox, results come back only through torch.load(weights_only=True) of a
+bounded regular file, so whatever the notebook did to its own kernel (redefining functions,
+patching d2lutil or torch) cannot reach the grader's process.
 """
 from __future__ import annotations
 
 import builtins
-import math
+import io
+import os
+import queue
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import torch
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
+import zmq
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
 
 from . import kernel_agent
-from .check import AnswerStopped
 from .kernel_agent import HANDLE
+from .registry import CheckFailed
+from .sandbox import Limits, Sandbox
 
 PROBE_TIMEOUT = 10
+AGENT_TIMEOUT = 60  # installing the agent imports torch in the kernel, slow on a loaded machine
+STARTUP_TIMEOUT = 120
+MAX_MESSAGE = 16 * 2**20
+MAX_RESPONSE = 256 * 2**20
+
+
+class AnswerStopped(CheckFailed):
+    """The answer ran past the grader's time limit or killed its kernel: a failed check, the message says which."""
 
 
 class RemoteError(Exception):
@@ -102,65 +121,136 @@ def remote_exception(name: str, message: str) -> Exception:
     return RemoteError(name, message)
 
 
-class KernelSession:
-    """A fresh kernel for one submission: runs its cells, then answers the grader's requests."""
+class SandboxedKernelManager(KernelManager):
+    """A Jupyter kernel manager whose IPython kernel runs in `sandbox` (or, if None, as a plain local process)."""
 
-    def __init__(self, cwd: Path, call_timeout: float = 30.0) -> None:
-        self.cwd, self.call_timeout = cwd, call_timeout
-        self.workdir = Path(tempfile.mkdtemp(prefix="d2lutil-grader-"))
+    def __init__(self, sandbox: Sandbox | None, submission: Path | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sandbox, self.submission = sandbox, submission
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """This Python's IPython kernel, interrupted by message (a signal cannot cross the sandbox)."""
+        return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                          display_name="Python 3 (sandboxed)", language="python", interrupt_mode="message")
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        """Write the connection file, readable by the sandbox's unprivileged user (the folder above is private)."""
+        super().write_connection_file(**kwargs)
+        if self.sandbox:
+            os.chmod(self.connection_file, 0o644)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernel's command line, wrapped in the sandbox."""
+        argv = super().format_kernel_cmd(extra_arguments)
+        return self.sandbox.wrap(argv, self.submission) if self.sandbox else argv
+
+
+class KernelSession:
+    """A fresh kernel for one submission, sandboxed unless `sandbox` is False: runs its cells, then serves requests."""
+
+    def __init__(self, call_timeout: float = 30.0, sandbox: bool = True, limits: Limits = Limits(),
+                 submission: Path | None = None) -> None:
+        self.call_timeout = call_timeout
+        self.root = Path(tempfile.mkdtemp(prefix="d2lutil-grade-"))
+        self.inbox, self.channel, self.scratch = self.root / "inbox", self.root / "channel", self.root / "scratch"
+        for folder in (self.inbox, self.channel, self.scratch):
+            folder.mkdir()
+        self.sandbox = Sandbox(self.inbox, self.channel, limits) if sandbox else None
+        if self.sandbox:
+            self.sandbox.prepare()
+        self.submission = None
+        if submission is not None:
+            self.submission = self.inbox / submission.name
+            shutil.copyfile(submission, self.submission)
+            if not sandbox:
+                shutil.copyfile(submission, self.scratch / submission.name)
         self.completed: list[str] = []
-        self.client: NotebookClient | None = None
+        self.manager: SandboxedKernelManager | None = None
+        self.client: Any = None
         self.agent_ready = False
 
     def start(self) -> None:
-        """Start a new kernel (and its client) in `cwd`."""
-        self.client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", allow_errors=True,
-                                     interrupt_on_timeout=False, startup_timeout=120)
-        self.client.km = self.client.create_kernel_manager()
-        self.client.start_new_kernel(cwd=str(self.cwd))
-        self.client.start_new_kernel_client()
+        """Start a new kernel and connect to its shell and control channels only."""
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)  # a larger reply drops the connection, not the grader
+        transport = {"transport": "ipc", "ip": str(self.channel / "kernel")} if self.sandbox else {}
+        self.manager = SandboxedKernelManager(self.sandbox, self.submission, context=context,
+                                              connection_file=str(self.inbox / "kernel.json"), **transport)
+        self.manager.start_kernel(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  cwd=str(self.scratch))
+        self.client = self.manager.client()
+        self.client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
         self.agent_ready = False
+        self.wait_until_ready()
+
+    def wait_until_ready(self) -> None:
+        """Wait for the kernel's first reply; a KernelUnavailable if it dies or does not answer in time."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            msg_id = self.client.kernel_info()
+            if self.reply_to(msg_id, 2.0) is not None:
+                return
+            if not self.manager.is_alive():
+                raise KernelUnavailable("the kernel could not start (is the sandbox working? see `bwrap --version`)")
+        raise KernelUnavailable(f"the kernel did not start within {STARTUP_TIMEOUT} s")
+
+    def reply_to(self, msg_id: str, timeout: float) -> dict | None:
+        """The shell reply to `msg_id` within `timeout` seconds, else None (also when the kernel died)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                reply = self.client.get_shell_msg(timeout=min(1.0, remaining))
+            except queue.Empty:
+                if not self.manager.is_alive():
+                    return None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
+        return None
 
     def close(self) -> None:
-        """Shut the kernel down."""
-        if self.client is not None and self.client.km is not None:
-            self.client._cleanup_kernel()
-        self.client = None
+        """Kill the kernel and its whole sandbox."""
+        if self.client is not None:
+            self.client.stop_channels()
+        if self.manager is not None:
+            self.manager.shutdown_kernel(now=True)
+            self.manager.context.destroy(linger=0)
+        self.client = self.manager = None
 
     def __enter__(self) -> "KernelSession":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def run_cell(self, source: str, timeout: float, record: bool = True) -> CellRun:
         """Execute `source` in the kernel within `timeout` seconds; remember it for a replay if it finished."""
         assert self.client is not None, "start() the session first"
-        cell = nbformat.v4.new_code_cell(source)
-        self.client.nb.cells.append(cell)
-        self.client.timeout = max(1, math.ceil(timeout))
-        try:
-            self.client.execute_cell(cell, len(self.client.nb.cells) - 1, store_history=False)
-        except CellTimeoutError:
-            return CellRun("timeout", f"did not finish within {self.client.timeout} s")
-        except DeadKernelError:
-            return CellRun("dead", "the kernel died")
-        finally:
-            self.client.nb.cells.pop()
-        errors = [out for out in cell.outputs if out.output_type == "error"]
+        msg_id = self.client.execute(source, store_history=False, allow_stdin=False, stop_on_error=False)
+        content = self.reply_to(msg_id, timeout)
+        if content is None:
+            return (CellRun("dead", "the kernel died") if not self.manager.is_alive()
+                    else CellRun("timeout", f"did not finish within {timeout:.0f} s"))
         if record:
             self.completed.append(source)
-        return CellRun("error", f"{errors[0].ename}: {errors[0].evalue}") if errors else CellRun("ok")
+        if content.get("status") == "error":
+            return CellRun("error", f"{str(content.get('ename'))[:100]}: {str(content.get('evalue'))[:300]}")
+        return CellRun("ok")
 
     def responsive(self) -> bool:
         """Interrupt whatever runs in the kernel; True if it then answers a trivial request in time."""
-        if self.client is None or self.client.km is None:
+        if self.manager is None or not self.manager.is_alive():
             return False
-        try:
-            run_sync(self.client.km.interrupt_kernel)()
-        except RuntimeError:
-            return False
+        self.manager.interrupt_kernel()
         return self.run_cell("pass", PROBE_TIMEOUT, record=False).status == "ok"
 
     def recover(self, limit: float) -> None:
@@ -180,7 +270,7 @@ class KernelSession:
         code = (f"__d2lutil_grader__ = {{'__name__': 'd2lutil_grader_agent'}}\n"
                 f"exec(compile({source!r}, '<d2lutil grader agent>', 'exec'), __d2lutil_grader__)\n"
                 f"__d2lutil_grader__ = __d2lutil_grader__['Agent'](globals())")
-        run = self.run_cell(code, self.call_timeout, record=False)
+        run = self.run_cell(code, max(self.call_timeout, AGENT_TIMEOUT), record=False)
         if run.status != "ok":
             raise KernelUnavailable(f"could not set up grading in the kernel ({run.error})")
         self.agent_ready = True
@@ -189,8 +279,8 @@ class KernelSession:
         """Perform one operation through the agent and return its result (a value or a remote proxy)."""
         if not self.agent_ready:
             self.install_agent()
-        request_path, response_path = self.workdir / "request.pt", self.workdir / "response.pt"
-        response_path.unlink(missing_ok=True)
+        name = secrets.token_hex(8)  # unguessable, so the kernel cannot plant a file or link there beforehand
+        request_path, response_path = self.inbox / "request.pt", self.channel / f"{name}.pt"
         torch.save({"op": op, **to_markers(fields)}, request_path)
         run = self.run_cell(f"__d2lutil_grader__.serve({str(request_path)!r}, {str(response_path)!r})",
                             self.call_timeout, record=False)
@@ -199,7 +289,7 @@ class KernelSession:
             raise AnswerStopped("your code made the kernel die" if run.status == "dead"
                                 else f"your code did not return within {self.call_timeout:g} s")
         try:
-            response = torch.load(response_path, weights_only=True)
+            response = torch.load(io.BytesIO(read_bounded(response_path)), weights_only=True)
         except Exception as err:  # a missing or unsafe response is the kernel's fault, never the grader's
             raise RemoteError(type(err).__name__, "the grader could not read what your code returned") from None
         if "raised" in response:
@@ -220,3 +310,17 @@ class KernelSession:
     def lookup(self, name: str) -> Any:
         """The object bound to `name` in the notebook's namespace (a proxy unless it is a plain value)."""
         return self.request("lookup", name=name)
+
+
+def read_bounded(path: Path, limit: int = MAX_RESPONSE) -> bytes:
+    """The bytes of a regular file the kernel wrote, refusing links, pipes and anything over `limit` bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise ValueError(f"{path.name} is not a regular file of at most {limit} bytes")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
