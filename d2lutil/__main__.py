@@ -11,7 +11,7 @@ COMMANDS = {
     "run": ("d2lutil.runner", "execute the chapter notebooks with papermill into a build folder"),
     "exercises": ("d2lutil.grading.generate", "generate exercises/ from solutions/ (answers become stubs)"),
     "grade": ("d2lutil.grading.grader", "grade exercise notebooks, one or a folder, into a gradebook"),
-    "sweep": ("d2lutil.sweep", "run a notebook at every point of a parameter grid, locally or on a Dask cluster"),
+    "sweep": ("d2lutil.sweep.command", "run a notebook at every point of a parameter grid, locally or on a Dask cluster"),
 }
 
 
