@@ -115,10 +115,14 @@ def output_folders(notebook: Path, out_dir: Path, parameters: Mapping[str, Any])
 
 
 def check_writable(folder: Path) -> None:
-    """Create `folder` if needed and write a file in it; raise a ValueError naming it if that fails."""
+    """Raise a ValueError naming `folder` unless a file can be written there (checked where it or its parent exists)."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise ValueError(f"cannot write into {folder} ({err.strerror or err}); choose a folder you can write to") from None

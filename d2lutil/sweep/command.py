@@ -56,6 +56,8 @@ def run_sweep(notebook: str | Path, sweep: Sweep, out_dir: str | Path, workers: 
                         bar.write(f"point {outcome.point} failed: {outcome.error}")
         finally:
             shutil.rmtree(out_dir / WORK, ignore_errors=True)  # what points that did not finish left behind
+    finished = {o.point for o in outcomes}
+    outcomes += [Outcome(p, "not started") for p in points if p not in finished]
     return sorted(outcomes, key=lambda o: list(points).index(o.point))
 
 
@@ -95,19 +97,21 @@ def main(args: argparse.Namespace) -> int:
         print(f"\nsweep ended at once; its finished points are kept in {args.out}. To finish it, run again:\n"
               f"  {resume_hint()}", file=sys.stderr)
         return 130
-    counts = {status: sum(o.status == status for o in outcomes) for status in ("ran", "skipped", "failed", "stopped")}
+    counts = {status: sum(o.status == status for o in outcomes)
+              for status in ("ran", "skipped", "failed", "stopped", "not started")}
     with folder_lock(args.out, RUN_LOCK, wait=False):
         rows = aggregate(sweep, args.out)
         plots = draw_plots(sweep, rows, args.out)
     print(f"{len(outcomes)} points: {counts['ran']} ran, {counts['skipped']} skipped (results existed), "
-          f"{counts['failed']} failed, {counts['stopped']} stopped\n  table: {Path(args.out) / 'sweep.csv'} ({len(rows)} rows)")
+          f"{counts['failed']} failed\n  table: {Path(args.out) / 'sweep.csv'} ({len(rows)} rows)")
     for path in plots:
         print(f"  plot:  {path}")
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"  FAILED {outcome.point}: {outcome.error}")
-    if counts["stopped"]:
-        print(f"  interrupted: {counts['stopped']} point(s) did not finish. To finish the sweep, run again:\n"
+    if counts["stopped"] or counts["not started"]:
+        print(f"  interrupted: {counts['stopped']} stopped, {counts['not started']} not started. "
+              "To finish the sweep, run again:\n"
               f"  {resume_hint()}")
         return 130
     if counts["failed"]:
