@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .locks import folder_lock
 
 WRITE_LOCK = "d2lutil-write"  # the lock a folder's writers take in turn (see keep_file)
@@ -16,9 +14,7 @@ WRITE_LOCK = "d2lutil-write"  # the lock a folder's writers take in turn (see ke
 
 def to_jsonable(value: Any) -> Any:
     """Convert tensors, NumPy values, tuples and nested containers into JSON-ready Python values."""
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if hasattr(value, "tolist"):
+    if hasattr(value, "tolist"):  # tensors and NumPy values
         return value.tolist()
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}

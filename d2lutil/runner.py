@@ -99,9 +99,10 @@ def is_tracked(path: Path) -> bool:
 
 def check_output(notebook: Path, output: Path) -> None:
     """Refuse an output path that is the notebook itself or a notebook git tracks."""
-    if output.resolve() == notebook.resolve() or is_tracked(output):
-        raise ValueError(f"{output} is {'the notebook itself' if output.resolve() == notebook.resolve() else 'tracked by git'}"
-                         "; running into that folder would overwrite it: choose another --out")
+    if output.resolve() == notebook.resolve():
+        raise ValueError(f"{output} is the notebook itself; choose another --out so it is not overwritten")
+    if is_tracked(output):
+        raise ValueError(f"{output} is tracked by git; running into that folder would overwrite it: choose another --out")
 
 
 def output_folders(notebook: Path, out_dir: Path, parameters: Mapping[str, Any]) -> list[Path]:

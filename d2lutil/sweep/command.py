@@ -21,11 +21,14 @@ from .grid import Sweep, check_sweep, load_sweep
 
 
 def check_outputs(notebook: Path, out_dir: Path, points: dict[str, dict[str, Any]]) -> None:
-    """Refuse points whose notebook would replace a tracked one, and folders the sweep cannot write to."""
+    """Refuse points whose notebook would replace a tracked one, and folders the sweep cannot write to.
+
+    A point's results and figures go under out_dir; its checkpoint_dir is its own.
+    """
     folders = {out_dir}
     for point, params in points.items():
         check_output(notebook, out_dir / f"{point}.ipynb")
-        folders.update(output_folders(notebook, out_dir, {k: v for k, v in params.items() if k == "checkpoint_dir"}))
+        folders.update(output_folders(notebook, out_dir, {"checkpoint_dir": params.get("checkpoint_dir")}))
     for folder in sorted(folders):
         check_writable(folder)
 

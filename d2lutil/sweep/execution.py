@@ -87,7 +87,7 @@ def run_point(notebook: Path, out_dir: Path, point: str, parameters: dict[str, A
     work = out_dir / WORK / point
     shutil.rmtree(work, ignore_errors=True)  # what an interrupted run of this point left behind
     error_file = out_dir / f"{point}.error.txt"
-    params = {**parameters, "figures_dir": str(out_dir / "figures" / point)}
+    params = {**parameters, "results_dir": str(work / "results"), "figures_dir": str(out_dir / "figures" / point)}
     try:
         try:
             run_notebook(notebook, work, params, timeout)
