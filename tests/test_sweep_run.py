@@ -20,7 +20,7 @@ from d2lutil.sweep import Outcome, aggregate, load_sweep, parse_sweep, run_point
 ROOT = Path(__file__).resolve().parent.parent
 POINT = ROOT / "tests" / "fixtures" / "sweep_point.ipynb"  # no training: it computes a few numbers from its parameters
 CURVE = {"t": "curve.t", "value": "curve.value"}
-XS = (1.0, 2.0, 3.0, 4.0)
+XS = (1.0, 2.0, 3.0)
 
 
 def logged(log: Path) -> Counter:
@@ -146,17 +146,20 @@ def test_a_second_ctrl_c_ends_the_sweep_at_once(tmp_path):
 
 
 def test_a_sigkilled_sweep_leaves_no_process_and_a_rerun_finishes_every_point_once(tmp_path):
-    sweeping = Sweeping(tmp_path, sleep=3)
+    sweeping = Sweeping(tmp_path, sleep=2)
     process = sweeping.start()
     assert wait_until(lambda: sweeping.events("finish") >= 1 and sweeping.events("start") >= 3, 300)
+    sweeping.grid.write_text(sweeping.grid.read_text().replace("sleep: 2", "sleep: 0.0"))
     process.kill()  # SIGKILL to the sweep command alone: its points and kernels must notice by themselves
     process.communicate()
-    assert wait_until(lambda: not marked(sweeping.mark), 5), f"processes outlived the sweep: {marked(sweeping.mark)}"
-    killed = sweeping.events("finish")
+    assert wait_until(lambda: not marked(sweeping.mark), 3), f"processes outlived the sweep: {marked(sweeping.mark)}"
+    finished = sweeping.events("finish")
+    time.sleep(2)  # a point that outlived the sweep would finish its 2 s sleep now
+    assert sweeping.events("finish") == finished
 
     rerun = sweeping.rerun()
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert f"{killed} skipped" in rerun.stdout
+    assert f"{finished} skipped" in rerun.stdout
     sweeping.assert_complete()
     assert not marked(sweeping.mark)
 

@@ -111,13 +111,10 @@ def gpu_assignments(workers: int, num_gpus: int) -> list[str | None]:
     return [str(i % num_gpus) if num_gpus else None for i in range(workers)]
 
 
-def _point_process(result: Connection, gpu: str | None, run: Callable[..., Outcome],
+def _point_process(result: Connection, sweep: int, gpu: str | None, run: Callable[..., Outcome],
                    point: str, parameters: dict[str, Any]) -> None:
-    """The body of a point's process: die with its parent, leave Ctrl-C to the sweep, use one GPU, run, report.
-
-    The parent is the sweep's fork server, which ends when the sweep ends, however it ends.
-    """
-    die_with_parent(os.getppid())
+    """The body of a point's process: die with the sweep, leave Ctrl-C to it, use one GPU, run, report."""
+    die_with_parent(sweep)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sweep decides what an interrupt ends
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
@@ -158,8 +155,7 @@ def _end(processes: list[Running], grace: float) -> None:
 def run_local(tasks: dict[str, dict], run: Callable[..., Outcome], workers: int, interrupts: Interrupts,
               num_gpus: int = 0) -> Iterator[Outcome]:
     """Run the points in up to `workers` processes at a time (one GPU each where there are GPUs); yield outcomes."""
-    context = multiprocessing.get_context("forkserver")  # points start from a process that imported d2lutil once
-    context.set_forkserver_preload([__name__])
+    context = multiprocessing.get_context("spawn")  # the sweep is each point's parent, so points die with it
     pending = list(tasks.items())
     gpus = gpu_assignments(workers, num_gpus)
     running: list[Running] = []
@@ -171,7 +167,7 @@ def run_local(tasks: dict[str, dict], run: Callable[..., Outcome], workers: int,
                 slot = free.pop(0)
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=_point_process, name=f"sweep point {point}", daemon=True,
-                                          args=(send, gpus[slot], run, point, params))
+                                          args=(send, os.getpid(), gpus[slot], run, point, params))
                 process.start()
                 send.close()
                 running.append(Running(point, process, receive, slot))
