@@ -57,17 +57,21 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     return defaults
 
 
+def check_parameter_names(notebook: Path, names: Sequence[str], defaults: Mapping[str, Any]) -> None:
+    """Refuse names that are not parameters of the notebook (its declaration's, else its parameters cell's)."""
+    found = declaration(notebook.stem)
+    check_names(names, list(found.rules) if found else list(defaults), notebook.stem if found else notebook.name)
+
+
 def check_parameters(notebook: Path, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> None:
     """Check names and values given to a notebook against its declaration (names only for undeclared notebooks).
 
     `defaults` are the values of its parameters cell (read from the notebook when not given).
     """
     defaults = notebook_defaults(notebook) if defaults is None else defaults
+    check_parameter_names(notebook, list(values), defaults)
     found = declaration(notebook.stem)
-    if found is None:
-        check_names(list(values), list(defaults), notebook.name)
-    else:
-        found.check_names(list(values))
+    if found is not None:
         found.check({**defaults, **values}, complete=False)
 
 

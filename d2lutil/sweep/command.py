@@ -61,7 +61,8 @@ def run_sweep(notebook: str | Path, sweep: Sweep, out_dir: str | Path, workers: 
             shutil.rmtree(out_dir / WORK, ignore_errors=True)  # what points that did not finish left behind
     finished = {o.point for o in outcomes}
     outcomes += [Outcome(p, "not started") for p in points if p not in finished]
-    return sorted(outcomes, key=lambda o: list(points).index(o.point))
+    order = {point: i for i, point in enumerate(points)}
+    return sorted(outcomes, key=lambda o: order[o.point])
 
 
 def _running(todo: dict[str, dict], run: Any, workers: int, scheduler: str | None,
@@ -96,15 +97,15 @@ def main(args: argparse.Namespace) -> int:
     try:
         outcomes = run_sweep(args.notebook, sweep, args.out, args.workers, args.scheduler, args.timeout,
                              progress=not args.no_progress, profile=args.profile)
+        with folder_lock(args.out, RUN_LOCK, wait=False):
+            rows = aggregate(sweep, args.out)
+            plots = draw_plots(sweep, rows, args.out)
     except KeyboardInterrupt:
         print(f"\nsweep ended at once; its finished points are kept in {args.out}. To finish it, run again:\n"
               f"  {resume_hint()}", file=sys.stderr)
         return 130
     counts = {status: sum(o.status == status for o in outcomes)
               for status in ("ran", "skipped", "failed", "stopped", "not started")}
-    with folder_lock(args.out, RUN_LOCK, wait=False):
-        rows = aggregate(sweep, args.out)
-        plots = draw_plots(sweep, rows, args.out)
     print(f"{len(outcomes)} points: {counts['ran']} ran, {counts['skipped']} skipped (results existed), "
           f"{counts['failed']} failed\n  table: {Path(args.out) / 'sweep.csv'} ({len(rows)} rows)")
     for path in plots:
@@ -114,8 +115,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"  FAILED {outcome.point}: {outcome.error}")
     if counts["stopped"] or counts["not started"]:
         print(f"  interrupted: {counts['stopped']} stopped, {counts['not started']} not started. "
-              "To finish the sweep, run again:\n"
-              f"  {resume_hint()}")
+              f"To finish the sweep, run again:\n  {resume_hint()}")
         return 130
     if counts["failed"]:
         print(f"  the failed points' notebooks are in {Path(args.out)}; run the same command again to retry them")

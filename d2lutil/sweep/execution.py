@@ -173,7 +173,7 @@ def run_local(tasks: dict[str, dict], run: Callable[..., Outcome], workers: int,
                 running.append(Running(point, process, receive, slot))
             if interrupts.stopping:
                 _end(running, GRACE)
-                yield from (Outcome(r.point, "stopped") for r in running)
+                yield from (r.result.recv() if r.result.poll() else Outcome(r.point, "stopped") for r in running)
                 return
             ended = wait([r.process.sentinel for r in running], timeout=POLL)
             for done in [r for r in running if r.process.sentinel in ended]:

@@ -15,8 +15,7 @@ from typing import Any
 
 import nbformat
 
-from ..parameters import check_names
-from ..runner import check_parameters, notebook_defaults, profile_parameters, read_yaml
+from ..runner import check_parameter_names, check_parameters, notebook_defaults, profile_parameters, read_yaml
 
 SPEC_KEYS = ("grid", "fixed", "base", "columns", "plots")
 PLOT_KEYS = ("x", "y", "lines", "title")
@@ -228,7 +227,7 @@ def check_sweep(notebook: Path, sweep: Sweep, profile: str | None = None) -> dic
     if not notebook.is_file():
         raise ValueError(f"no such notebook: {notebook}")
     defaults = notebook_defaults(notebook)
-    check_names([*sweep.grid, *sweep.fixed], list(defaults), notebook.name)
+    check_parameter_names(notebook, [*sweep.grid, *sweep.fixed], defaults)
     points = sweep.points(base_parameters(notebook, sweep, profile))
     for name, params in points.items():
         try:
