@@ -26,11 +26,18 @@ def to_jsonable(value: Any) -> Any:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` through a temporary file, so a reader never sees half a file."""
+    """Write `data` to `path` through a temporary file, so a reader never sees half a file.
+
+    If writing fails (a full disk), the temporary file is removed and `path` is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def archive_path(path: Path) -> Path:
@@ -45,15 +52,19 @@ def archive_path(path: Path) -> Path:
 def keep_file(path: str | Path, data: str | bytes) -> Path:
     """Write `data` to `path`; a different file already there is first kept under archive_path's name.
 
-    Writers of one folder take its lock in turn, so concurrent processes lose nothing.
+    Writers of one folder take its lock in turn, so concurrent processes lose nothing; the new data is
+    written in full before the old file moves aside, so a failed write (a full disk) changes nothing.
     """
     path = Path(path)
     data = data.encode() if isinstance(data, str) else data
     with folder_lock(path.parent, WRITE_LOCK, wait=True):
-        if path.exists() and path.read_bytes() != data:
+        if path.exists() and path.read_bytes() == data:
+            return path
+        new = path.with_name(f".{path.name}.{os.getpid()}.new")
+        write_atomically(new, data)
+        if path.exists():
             os.replace(path, archive_path(path))
-        if not path.exists():
-            write_atomically(path, data)
+        os.replace(new, path)
     return path
 
 

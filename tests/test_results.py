@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pytest
 import torch
 
 import d2lutil
@@ -79,3 +80,17 @@ def test_two_processes_saving_into_one_folder_lose_nothing(tmp_path):
     records = {(r["writer"], r["i"]) for r in (json.loads(p.read_text()) for p in tmp_path.glob("chapter*.json"))}
     assert records == {(name, i) for name in ("a", "b") for i in range(50)}
     assert len(list(tmp_path.glob("chapter*.json"))) == 100 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_write_that_fails_changes_nothing(tmp_path, monkeypatch):
+    keep_file(tmp_path / "chapter.json", "old")
+
+    def full_disk(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        keep_file(tmp_path / "chapter.json", "new")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".d2lutil")] == ["chapter.json"]
+    assert (tmp_path / "chapter.json").read_text() == "old"
