@@ -120,7 +120,7 @@ def test_ctrl_c_stops_the_sweep_within_seconds_and_a_rerun_finishes_every_point_
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     output, _ = process.communicate(timeout=60)
     assert time.monotonic() - interrupted < 15, "the sweep should end within seconds of Ctrl-C"
-    assert process.returncode == 130
+    assert process.returncode == 130, output
     assert "stopping: no new point starts" in output and "To finish the sweep, run again" in output
     assert "0 ran" in output and "2 stopped, 1 not started" in output
     assert wait_until(lambda: not marked(sweeping.mark), 5), f"processes outlived the sweep: {marked(sweeping.mark)}"
@@ -141,7 +141,7 @@ def test_a_second_ctrl_c_ends_the_sweep_at_once(tmp_path):
     time.sleep(0.2)
     os.killpg(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=30)
-    assert process.returncode == 130 and "sweep ended at once" in output and "run again" in output
+    assert process.returncode == 130 and "sweep ended at once" in output and "run again" in output, output
     assert wait_until(lambda: not marked(sweeping.mark), 5), f"processes outlived the sweep: {marked(sweeping.mark)}"
 
 

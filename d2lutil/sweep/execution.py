@@ -131,12 +131,19 @@ class Running:
     slot: int
 
 
+def _sent(running: Running) -> Outcome | None:
+    """The outcome a point's process sent before it ended, if it sent one."""
+    try:
+        return running.result.recv() if running.result.poll() else None
+    except EOFError:  # it ended without sending
+        return None
+
+
 def _finished(running: Running) -> Outcome:
     """The outcome of a point whose process has ended."""
     running.process.join()
-    if running.result.poll():
-        return running.result.recv()
-    return Outcome(running.point, "failed", f"its process ended with exit code {running.process.exitcode}")
+    return _sent(running) or Outcome(running.point, "failed",
+                                     f"its process ended with exit code {running.process.exitcode}")
 
 
 def _end(processes: list[Running], grace: float) -> None:
@@ -173,7 +180,7 @@ def run_local(tasks: dict[str, dict], run: Callable[..., Outcome], workers: int,
                 running.append(Running(point, process, receive, slot))
             if interrupts.stopping:
                 _end(running, GRACE)
-                yield from (r.result.recv() if r.result.poll() else Outcome(r.point, "stopped") for r in running)
+                yield from (_sent(r) or Outcome(r.point, "stopped") for r in running)
                 return
             ended = wait([r.process.sentinel for r in running], timeout=POLL)
             for done in [r for r in running if r.process.sentinel in ended]:
