@@ -40,6 +40,14 @@ def marked(mark: str) -> list[int]:
     return pids
 
 
+def running(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not yet reaped, has an empty environment)."""
+    try:
+        return bool(Path(f"/proc/{pid}/environ").read_bytes())
+    except OSError:
+        return False
+
+
 def wait_until(condition, seconds: float) -> bool:
     """Poll `condition` until it holds or `seconds` pass; return whether it held."""
     deadline = time.monotonic() + seconds
@@ -208,3 +216,18 @@ def test_sweep_on_a_dask_cluster(tmp_path):
     assert sum(logged(log).values()) == 8
     rows = aggregate(sweep, out)
     assert len(rows) == 12 and {row["value"] for row in rows if row["t"] == 2} == {4.0, 5.0}
+
+
+def test_a_process_that_asked_to_die_with_its_parent_dies_when_the_parent_is_killed(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    child = tmp_path / "child.py"
+    child.write_text("import os, sys, time\nfrom d2lutil.processes import die_with_parent\n"
+                     f"die_with_parent(os.getppid())\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
+                               f"subprocess.Popen([sys.executable, {str(child)!r}])\ntime.sleep(600)"],
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert wait_until(lambda: pid_file.exists() and pid_file.read_text(), 120)
+    pid = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    assert wait_until(lambda: not running(pid), 2), "the child outlived its parent"
