@@ -12,7 +12,7 @@ COMMANDS = {
     "exercises": ("d2lutil.grading.generate", "generate exercises/ from solutions/ (answers become stubs)"),
     "grade": ("d2lutil.grading.batch", "grade exercise notebooks, one or a folder, in sandboxes, into a gradebook"),
     "autograder": ("d2lutil.grading.autograder", "build the Gradescope autograder zip of one chapter"),
-    "sweep": ("d2lutil.sweep", "run a notebook at every point of a parameter grid, locally or on a Dask cluster"),
+    "sweep": ("d2lutil.sweep.command", "run a notebook at every point of a parameter grid, locally or on a Dask cluster"),
 }
 
 

@@ -1,6 +1,7 @@
 """Plots of what the chapters measure: learning curves, metric-versus-knob lines, image grids."""
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .callbacks import History
+from .results import keep_file
 
 LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
           "val_loss": "validation loss", "val_acc": "validation accuracy"}
@@ -64,11 +66,10 @@ def plot_lines(x: Sequence[float], lines: Mapping[str, Sequence[float]], xlabel:
 
 
 def save_figure(fig: Figure, folder: str | Path, name: str) -> Path:
-    """Save `fig` as folder/name.png (creating the folder) and return the path."""
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+    """Save `fig` as folder/name.png (creating the folder) and return the path; a different older figure is kept."""
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    return keep_file(Path(folder) / f"{name}.png", png.getvalue())
 
 
 def plot_image_grid(rows: Mapping[str, torch.Tensor], labels: Mapping[str, Sequence[int]] | None = None,
