@@ -82,7 +82,7 @@ def test_an_unknown_profile_names_the_profiles_there_are(tmp_path):
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("lr", ".nan", r"lr=nan is not allowed; it must be a number > 0, finite \(not NaN or infinity\)"),
+    ("lr", ".nan", r"lr=nan is not allowed; it must be a finite number > 0 \(not NaN or infinity\)"),
     ("weight_decay", ".inf", r"weight_decay=inf is not allowed"),
     ("width", ".inf", r"width=inf is not allowed"),
     ("lr_decay", "0", r"lr_decay=0 is not allowed; it must be a number in \(0, 1\]"),
