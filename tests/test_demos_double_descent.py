@@ -30,25 +30,25 @@ def test_random_relu_features_are_nonnegative_and_reproducible():
 
 
 def test_random_features_interpolate_beyond_the_threshold_and_not_below(digits):
-    small = digits.subset(n_train=60, n_test=100)
-    args = (small.X_train, small.y_train, small.X_test, small.y_test)
+    small = digits.subset(n_train=60, n_val=100)
+    args = (small.X_train, small.y_train, small.X_val, small.y_val)
     wide = dd.random_features_errors(*args, width=600, num_classes=10)
     narrow = dd.random_features_errors(*args, width=5, num_classes=10)
     assert wide["train_error"] == 0.0
     assert narrow["train_error"] > 0.1
-    assert 0.0 <= wide["test_error"] <= 1.0 and wide["test_mse"] > 0
+    assert 0.0 <= wide["val_error"] <= 1.0 and wide["val_mse"] > 0
 
 
 def test_double_descent_curve_peaks_at_the_interpolation_threshold(digits):
-    small = digits.subset(n_train=80, n_test=200)
+    small = digits.subset(n_train=80, n_val=200)
     widths = [8, 40, 80, 160, 800]
-    curve = dd.double_descent_curve(small.X_train, small.y_train, small.X_test, small.y_test, widths, 10, num_draws=2)
+    curve = dd.double_descent_curve(small.X_train, small.y_train, small.X_val, small.y_val, widths, 10, num_draws=2)
     assert curve["widths"] == widths
-    assert max(range(len(widths)), key=lambda i: curve["test_mse"][i]) == widths.index(80)
-    assert curve["test_error"][-1] < curve["test_error"][2]
+    assert max(range(len(widths)), key=lambda i: curve["val_error"][i]) == widths.index(80)
+    assert curve["val_error"][-1] < curve["val_error"][2]
     assert curve["train_error"][2:] == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="num_draws"):
-        dd.double_descent_curve(small.X_train, small.y_train, small.X_test, small.y_test, widths, 10, num_draws=0)
+        dd.double_descent_curve(small.X_train, small.y_train, small.X_val, small.y_val, widths, 10, num_draws=0)
 
 
 def test_widths_around_include_the_threshold_and_are_sorted():
@@ -65,7 +65,7 @@ def test_double_descent_demo_returns_a_figure_and_its_numbers():
     assert isinstance(fig, matplotlib.figure.Figure)
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
-    assert set(numbers) == {"peak_width", "peak_test_error", "widest_test_error", "clean_widest_test_error"}
-    assert numbers["peak_test_error"] >= numbers["widest_test_error"]
+    assert set(numbers) == {"peak_width", "peak_val_error", "widest_val_error", "clean_widest_val_error"}
+    assert numbers["peak_val_error"] >= numbers["widest_val_error"]
     with pytest.raises(ValueError, match="label_noise"):
         dd.double_descent_demo(label_noise=1.5)

@@ -11,8 +11,11 @@ DECLARATION = Declaration("08_generalization_in_deep_learning", {
     "dd_n_train": Rule(integer(1), split="train"),
     "widths": Rule(each(integer(1), min_length=3)),
     "num_draws": Rule(integer(1)),
+    "n_rademacher": Rule(integer(2), split="train"),
+    "num_signs": Rule(integer(1)),
+    "rademacher_epochs": Rule(integer(1)),
     "kernel_gamma": Rule(number(0, low_open=True)),
-    "num_flips": Rule(integer(1)),
+    "num_flips": Rule(integer(1), split="train"),
 }, (
     Combination(lambda dd_n_train, widths: dd_n_train in widths and min(widths) < dd_n_train < max(widths) / 2,
                 "widths must contain dd_n_train, smaller widths, and widths beyond 2 * dd_n_train"),

@@ -29,29 +29,30 @@ def random_relu_features(X: torch.Tensor, width: int, seed: int = 0) -> torch.Te
     return torch.relu(X @ W / X.shape[1] ** 0.5)
 
 
-def random_features_errors(X_train: torch.Tensor, y_train: torch.Tensor, X_test: torch.Tensor, y_test: torch.Tensor,
+def random_features_errors(X_train: torch.Tensor, y_train: torch.Tensor, X_val: torch.Tensor, y_val: torch.Tensor,
                            width: int, num_classes: int, seed: int = 0) -> dict[str, float]:
-    """Train and test error (and test squared error) of random ReLU features of `width` with a min-norm output layer."""
+    """Training and validation error (and validation squared error) of random ReLU features of `width` with a
+    min-norm output layer."""
     F_train = random_relu_features(X_train, width, seed)
-    F_test = random_relu_features(X_test, width, seed)
+    F_val = random_relu_features(X_val, width, seed)
     W_out = min_norm_solution(F_train, one_hot(y_train, num_classes))
-    scores_train, scores_test = F_train @ W_out, F_test @ W_out
+    scores_train, scores_val = F_train @ W_out, F_val @ W_out
     return {"train_error": float((scores_train.argmax(1) != y_train).double().mean()),
-            "test_error": float((scores_test.argmax(1) != y_test).double().mean()),
-            "test_mse": float((scores_test - one_hot(y_test, num_classes)).square().sum(1).mean())}
+            "val_error": float((scores_val.argmax(1) != y_val).double().mean()),
+            "val_mse": float((scores_val - one_hot(y_val, num_classes)).square().sum(1).mean())}
 
 
-def double_descent_curve(X_train: torch.Tensor, y_train: torch.Tensor, X_test: torch.Tensor, y_test: torch.Tensor,
+def double_descent_curve(X_train: torch.Tensor, y_train: torch.Tensor, X_val: torch.Tensor, y_val: torch.Tensor,
                          widths: Sequence[int], num_classes: int, num_draws: int = 3,
                          seed: int = 0) -> dict[str, list[float]]:
     """Errors of random-features models per width, each averaged over `num_draws` random first layers."""
     check_positive_int("num_draws", num_draws)
     curve: dict[str, list[float]] = {"widths": [check_positive_int("width", w) for w in widths],
-                                     "train_error": [], "test_error": [], "test_mse": []}
+                                     "train_error": [], "val_error": [], "val_mse": []}
     for width in widths:
-        draws = [random_features_errors(X_train, y_train, X_test, y_test, width, num_classes, seed * 1000 + draw)
+        draws = [random_features_errors(X_train, y_train, X_val, y_val, width, num_classes, seed * 1000 + draw)
                  for draw in range(num_draws)]
-        for key in ("train_error", "test_error", "test_mse"):
+        for key in ("train_error", "val_error", "val_mse"):
             curve[key].append(sum(d[key] for d in draws) / num_draws)
     return curve
 
@@ -63,19 +64,22 @@ def widths_around(n_train: int, factors: Sequence[float] = (0.1, 0.25, 0.5, 0.75
     return sorted({max(1, round(f * n_train)) for f in factors})
 
 
-def double_descent_demo(label_noise: float = 0.2, n_train: int = 200, num_draws: int = 2,
-                        seed: int = 0) -> tuple[Figure, dict[str, float]]:
-    """Double descent on digits: test error against width with and without `label_noise`; figure and numbers."""
+def double_descent_demo(label_noise: float = 0.2, n_train: int = 200, num_draws: int = 2, seed: int = 0,
+                        split_seed: int = 0) -> tuple[Figure, dict[str, float]]:
+    """Double descent on digits: validation error against width with and without `label_noise`; figure and numbers.
+
+    `split_seed` draws the data split, the training subset and the noisy labels; `seed` the random first layers.
+    """
     check_probability("label_noise", label_noise)
-    data = load_dataset("digits", n_train=check_positive_int("n_train", n_train), seed=seed)
+    data = load_dataset("digits", n_train=check_positive_int("n_train", n_train), seed=split_seed)
     widths = widths_around(len(data.y_train))
-    noisy = corrupt_labels(data.y_train, label_noise, data.num_classes, torch.Generator().manual_seed(seed))
-    curves = {name: double_descent_curve(data.X_train, labels, data.X_test, data.y_test, widths, data.num_classes,
+    noisy = corrupt_labels(data.y_train, label_noise, data.num_classes, torch.Generator().manual_seed(split_seed))
+    curves = {name: double_descent_curve(data.X_train, labels, data.X_val, data.y_val, widths, data.num_classes,
                                          num_draws, seed)
               for name, labels in (("clean labels", data.y_train), (f"{label_noise:.0%} label noise", noisy))}
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for name, curve in curves.items():
-        ax.plot(widths, curve["test_error"], marker="o", label=f"test error, {name}")
+        ax.plot(widths, curve["val_error"], marker="o", label=f"validation error, {name}")
     ax.plot(widths, curves[f"{label_noise:.0%} label noise"]["train_error"], ls=":", c="gray",
             label="training error (noisy labels)")
     ax.axvline(len(data.y_train), ls="--", c="k", label="interpolation threshold: width = n")
@@ -83,7 +87,7 @@ def double_descent_demo(label_noise: float = 0.2, n_train: int = 200, num_draws:
            title=f"Double descent on {len(data.y_train)} digits")
     ax.legend(fontsize=8)
     noisy_curve = curves[f"{label_noise:.0%} label noise"]
-    peak = max(range(len(widths)), key=lambda i: noisy_curve["test_error"][i])
-    return fig, {"peak_width": float(widths[peak]), "peak_test_error": noisy_curve["test_error"][peak],
-                 "widest_test_error": noisy_curve["test_error"][-1],
-                 "clean_widest_test_error": curves["clean labels"]["test_error"][-1]}
+    peak = max(range(len(widths)), key=lambda i: noisy_curve["val_error"][i])
+    return fig, {"peak_width": float(widths[peak]), "peak_val_error": noisy_curve["val_error"][peak],
+                 "widest_val_error": noisy_curve["val_error"][-1],
+                 "clean_widest_val_error": curves["clean labels"]["val_error"][-1]}
