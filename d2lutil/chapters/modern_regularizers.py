@@ -2,10 +2,11 @@
 from ..parameters import Combination, Declaration, Rule, common_rules, each, integer, number, optional
 
 IMAGE_SIZE = {"digits": 8, "mnist": 28, "fashion_mnist": 28, "cifar10": 32}  # height = width of the images
-LARGEST_BATCH = 256  # the largest batch of the batch-norm noise measurement
+LARGEST_BATCH = 256  # the largest batch of the batch-norm noise measurement: n_train's minimum
 
 DECLARATION = Declaration("05_modern_regularizers", {
     **common_rules(),
+    "n_train": Rule(optional(integer(LARGEST_BATCH)), split="train"),
     "hidden": Rule(each(integer(1))),
     "resnet_channels": Rule(integer(1)),
     "num_blocks": Rule(integer(1)),
@@ -29,6 +30,4 @@ DECLARATION = Declaration("05_modern_regularizers", {
 }, (
     Combination(lambda dataset, augment_padding: augment_padding < IMAGE_SIZE[dataset],
                 f"augment_padding must be below the image size ({IMAGE_SIZE})"),
-    Combination(lambda n_train: n_train is None or n_train >= LARGEST_BATCH,
-                f"n_train must be None or at least {LARGEST_BATCH}, the largest batch of the batch-norm noise measurement"),
 ))
