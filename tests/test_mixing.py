@@ -4,7 +4,7 @@ import torch
 from torchvision.transforms import v2
 
 import d2lutil
-from d2lutil.regularizers.mixing import cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mixup, sample_lambda
+from d2lutil.regularizers.mixing import cut_box, cutmix, draw_seed, from_torchvision, make_mixing, mix, mixup, paste, sample_lambda
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -116,3 +116,19 @@ def test_fit_trains_with_mixed_batches_and_evaluates_with_plain_labels(digits):
     net = d2lutil.make_model("mlp", data.input_shape, hidden=(32,))
     history = d2lutil.fit(net, data, 5, lr=0.1, batch_size=32, augment=make_mixing("cutmix", 1.0), progress=False)
     assert len(history) == 5 and history.train_acc[-1] > 0.5
+
+
+def test_mix_and_paste_agree_with_torchvision_given_its_lambda_box_and_partners():
+    X, y = torch.rand(8, 1, 6, 6, generator=gen(2)), torch.arange(8)
+    partner = torch.arange(8).roll(1)  # torchvision pairs each example with the one before it
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        X_mixup, Y_mixup = v2.MixUp(alpha=1.0, num_classes=8)(X, y)
+        X_cut, Y_cut = v2.CutMix(alpha=1.0, num_classes=8)(X, y)
+    lam = float(Y_mixup[0, 0])
+    mixed, soft = mix(X, torch.eye(8), lam, partner)
+    assert torch.allclose(mixed, X_mixup, atol=1e-6) and torch.allclose(soft, Y_mixup, atol=1e-6)
+    rows, cols = (X_cut != X).flatten(0, 1).any(dim=0).nonzero(as_tuple=True)
+    box = (int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1)
+    mixed, soft = paste(X, torch.eye(8), box, partner)
+    assert torch.equal(mixed, X_cut) and torch.allclose(soft, Y_cut)

@@ -4,7 +4,10 @@ import torch
 from torch import nn
 
 import d2lutil
-from d2lutil.regularizers.stochastic_depth import DropPath, ResidualBlock, SmallResNet, drop_path, linear_drop_rates
+from torchvision.ops import stochastic_depth
+
+from d2lutil.regularizers.stochastic_depth import (DropPath, ResidualBlock, SmallResNet, drop_path, keep_examples,
+                                                   linear_drop_rates, scale_kept)
 from d2lutil.validate import check_drop_rate
 
 
@@ -33,6 +36,31 @@ def test_drop_path_layer_is_the_identity_in_eval_mode_and_with_rate_zero():
     assert torch.equal(drop_path(X, 0.9, training=False), X)
     torch.manual_seed(0)
     assert not torch.equal(DropPath(0.5).train()(X), X)
+
+
+def test_drop_path_is_reproducible_from_a_generator_and_leaves_the_global_rng_alone():
+    X = torch.randn(64, 3)
+    state = torch.get_rng_state()
+    first = drop_path(X, 0.5, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(first, drop_path(X, 0.5, generator=torch.Generator().manual_seed(4)))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert keep_examples(torch.ones(5, 2, 3, 3), 0.3).shape == (5, 1, 1, 1)
+
+
+def test_drop_path_agrees_with_torchvision_given_its_coins():
+    X = torch.randn(1000, 2, 3)
+    torch.manual_seed(0)
+    theirs = stochastic_depth(X, 0.3, mode="row", training=True)
+    keep = theirs.flatten(1).ne(0).any(dim=1).view(-1, 1, 1)
+    assert torch.allclose(scale_kept(X, keep, 0.3), theirs, atol=1e-6)
+
+
+def test_small_resnet_from_a_seed_is_the_same_and_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    a, b = SmallResNet(channels=4, seed=3), SmallResNet(channels=4, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.stem[0].weight, SmallResNet(channels=4, seed=4).stem[0].weight)
 
 
 def test_linear_drop_rates_grow_from_the_first_block_to_the_final_rate():
@@ -90,7 +118,7 @@ def test_fit_trains_a_small_resnet_with_stochastic_depth(digits):
 @pytest.mark.parametrize("make", [lambda: DropPath(1.0), lambda: DropPath(-0.1), lambda: linear_drop_rates(0, 0.1),
                                   lambda: linear_drop_rates(3, 1.0), lambda: SmallResNet(channels=0),
                                   lambda: SmallResNet(pooled_size=0),
-                                  lambda: drop_path(torch.ones(2), 1.5)])
+                                  lambda: drop_path(torch.ones(2), 1.5), lambda: SmallResNet(seed=-1)])
 def test_bad_settings_raise_value_errors_naming_what_is_allowed(make):
     with pytest.raises(ValueError, match="not allowed"):
         make()

@@ -31,13 +31,17 @@ def sample_lambda(alpha: float, generator: torch.Generator) -> float:
     return float(np.random.default_rng(draw_seed(generator)).beta(check_positive("alpha", alpha), alpha))
 
 
+def mix(X: torch.Tensor, Y: torch.Tensor, lam: float, partner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mixup formula: lam * x_i + (1 - lam) * x_partner(i), and the same for the probability rows Y."""
+    return lam * X + (1 - lam) * X[partner], lam * Y + (1 - lam) * Y[partner]
+
+
 def mixup(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator, alpha: float = 0.2,
           num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blend each example with a random partner: lam * x_i + (1 - lam) * x_j, and the same for labels."""
+    """Blend each example with a random partner, lam ~ Beta(alpha, alpha): see `mix`."""
     lam = sample_lambda(alpha, generator)
     partner = torch.randperm(len(X), generator=generator).to(X.device)
-    Y = to_probabilities(y, check_positive_int("num_classes", num_classes))
-    return lam * X + (1 - lam) * X[partner], lam * Y + (1 - lam) * Y[partner]
+    return mix(X, to_probabilities(y, check_positive_int("num_classes", num_classes)), lam, partner)
 
 
 def cut_box(height: int, width: int, lam: float, generator: torch.Generator) -> tuple[int, int, int, int]:
@@ -47,17 +51,22 @@ def cut_box(height: int, width: int, lam: float, generator: torch.Generator) -> 
     return max(cy - half_h, 0), min(cy + half_h, height), max(cx - half_w, 0), min(cx + half_w, width)
 
 
-def cutmix(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator, alpha: float = 1.0,
-           num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """Paste a random box from a partner image; weight the labels by the area each image keeps."""
-    height, width = X.shape[-2:]
-    top, bottom, left, right = cut_box(height, width, sample_lambda(alpha, generator), generator)
-    partner = torch.randperm(len(X), generator=generator).to(X.device)
+def paste(X: torch.Tensor, Y: torch.Tensor, box: tuple[int, int, int, int],
+          partner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The CutMix formula: the partner's pixels inside box = (top, bottom, left, right), labels weighted by area."""
+    top, bottom, left, right = box
     mixed = X.clone()
     mixed[..., top:bottom, left:right] = X[partner][..., top:bottom, left:right]
-    kept = 1 - (bottom - top) * (right - left) / (height * width)
-    Y = to_probabilities(y, check_positive_int("num_classes", num_classes))
+    kept = 1 - (bottom - top) * (right - left) / (X.shape[-2] * X.shape[-1])
     return mixed, kept * Y + (1 - kept) * Y[partner]
+
+
+def cutmix(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator, alpha: float = 1.0,
+           num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste a random box, of area about 1 - lam with lam ~ Beta(alpha, alpha), from a random partner: see `paste`."""
+    box = cut_box(*X.shape[-2:], sample_lambda(alpha, generator), generator)
+    partner = torch.randperm(len(X), generator=generator).to(X.device)
+    return paste(X, to_probabilities(y, check_positive_int("num_classes", num_classes)), box, partner)
 
 
 def from_torchvision(transform: Callable, per_example: bool = False) -> Augment:

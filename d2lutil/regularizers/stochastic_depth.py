@@ -4,15 +4,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validate import check_drop_rate, check_positive_int
+from ..validate import check_drop_rate, check_positive_int, check_seed
 
 
-def drop_path(X: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+def keep_examples(X: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One coin per example, True (kept) with probability 1 - p, shaped (N, 1, ..., 1) to broadcast over X."""
+    shape = (X.shape[0],) + (1,) * (X.ndim - 1)
+    return torch.rand(shape, generator=generator, device=X.device) >= check_drop_rate("p", p)
+
+
+def scale_kept(X: torch.Tensor, keep: torch.Tensor, p: float) -> torch.Tensor:
+    """Zero the dropped examples and scale the kept ones by 1 / (1 - p), so the expected value is X."""
+    return X * keep.to(X.dtype) / (1 - p)
+
+
+def drop_path(X: torch.Tensor, p: float, training: bool = True,
+              generator: torch.Generator | None = None) -> torch.Tensor:
     """Zero each example's whole tensor with probability p and scale the kept ones by 1 / (1 - p)."""
     if not training or check_drop_rate("p", p) == 0:
         return X
-    keep = torch.rand((X.shape[0],) + (1,) * (X.ndim - 1), device=X.device) >= p
-    return X * keep.to(X.dtype) / (1 - p)
+    return scale_kept(X, keep_examples(X, p, generator), p)
 
 
 class DropPath(nn.Module):
@@ -60,20 +71,25 @@ class SmallResNet(nn.Module):
     """A stem convolution, `num_blocks` residual blocks with linearly decaying survival, pooling, a linear head.
 
     The features are average-pooled to a `pooled_size` x `pooled_size` grid (not to one value per
-    channel), so the head still sees where a stroke is: on 8x8 digits this learns far faster.
+    channel), so the head still sees where a stroke is: on 8x8 digits this learns far faster. With a
+    seed the initial weights depend on it alone and torch's global random state is left as it was.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, channels: int = 16, num_blocks: int = 3,
-                 drop_path: float = 0.0, batch_norm: bool = True, pooled_size: int = 4) -> None:
+                 drop_path: float = 0.0, batch_norm: bool = True, pooled_size: int = 4,
+                 seed: int | None = None) -> None:
         super().__init__()
         check_positive_int("channels", channels)
         check_positive_int("pooled_size", pooled_size)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=not batch_norm),
-                                  *([nn.BatchNorm2d(channels)] if batch_norm else []), nn.ReLU())
-        self.blocks = nn.Sequential(*(ResidualBlock(channels, rate, batch_norm)
-                                      for rate in linear_drop_rates(num_blocks, drop_path)))
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(pooled_size), nn.Flatten(),
-                                  nn.Linear(channels * pooled_size**2, num_classes))
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(check_seed("seed", seed))
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=not batch_norm),
+                                      *([nn.BatchNorm2d(channels)] if batch_norm else []), nn.ReLU())
+            self.blocks = nn.Sequential(*(ResidualBlock(channels, rate, batch_norm)
+                                          for rate in linear_drop_rates(num_blocks, drop_path)))
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(pooled_size), nn.Flatten(),
+                                      nn.Linear(channels * pooled_size**2, num_classes))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Class scores for a batch of images."""
