@@ -152,6 +152,9 @@ class SmallAlexNet(nn.Module):
         return self.head(self.features(X))
 
 
+DROPOUT_MODELS = ("mlp", "cnn")  # the models whose `dropout` argument places dropout layers
+
+
 def make_model(name: str, input_shape: Sequence[int], num_classes: int = 10, width: float = 1.0,
                hidden: Sequence[int] = (512,), dropout: float = 0.0, seed: int | None = None) -> nn.Module:
     """Build a model by name (see MODELS) for inputs of shape (C, H, W), its weights drawn from `seed`.
@@ -166,6 +169,9 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int = 10, wid
     check_positive("width", width)
     check_widths("hidden", hidden)
     check_probability("dropout", dropout)
+    if dropout and name not in DROPOUT_MODELS:
+        raise ValueError(f"dropout={dropout!r} is not allowed for model={name!r}; only {', '.join(map(repr, DROPOUT_MODELS))} "
+                         "have a dropout layer (use 0.0, or add dropout in front of the model's head yourself)")
     if seed is None:
         return _build(name, tuple(input_shape), num_classes, width, tuple(hidden), dropout)
     with torch.random.fork_rng(devices=[]):

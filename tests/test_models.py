@@ -112,3 +112,9 @@ def test_bad_input(kwargs, match):
 def test_mlp_refuses_bad_widths(widths, match):
     with pytest.raises(ValueError, match=match):
         d2lutil.MLP(64, widths)
+
+
+@pytest.mark.parametrize("name", ["inception", "alexnet"])
+def test_dropout_is_refused_where_the_model_has_no_dropout_layer(name):
+    with pytest.raises(ValueError, match="only 'mlp', 'cnn' have a dropout layer"):
+        d2lutil.make_model(name, (3, 28, 28), dropout=0.5)
