@@ -1,11 +1,11 @@
-"""Chapter 1's experiments: bias-variance estimates, run summaries, size sweeps and the overfitting demo."""
+"""Chapter 1's experiments: bias-variance estimates, run summaries, signs of overfitting and the size sweep."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from d2lutil.demos.gap import (WeightNormHistory, bias_variance, gap_vs_train_size, gap_vs_width, overfitting_demo,
-                               signs_of_overfitting, summarize, train_mlp)
+from d2lutil.demos.gap import (WeightNormHistory, bias_variance, gap_vs_train_size, signs_of_overfitting, summarize,
+                               train_mlp)
 from d2lutil.train import History
 
 
@@ -56,6 +56,7 @@ def test_signs_of_overfitting_picks_first_best_and_last_epochs():
     rows = signs_of_overfitting(history([2.0, 0.5, 0.1, 0.01], [2.1, 0.7, 0.9, 1.2]), [1.0, 2.0, 3.0, 4.0])
     assert [rows[name]["epoch"] for name in ("underfit", "good fit", "overfit")] == [1, 2, 4]
     assert rows["overfit"]["loss_gap"] == pytest.approx(1.19) and rows["good fit"]["weight_norm"] == 2.0
+    assert rows["good fit"]["val_acc"] == pytest.approx(1 - 0.7 / 4)
 
 
 def test_train_mlp_records_norms_and_the_penalty_shrinks_them(small):
@@ -67,16 +68,15 @@ def test_train_mlp_records_norms_and_the_penalty_shrinks_them(small):
 
 
 def test_sweeps_give_one_summary_per_setting(small):
-    by_width = gap_vs_width(small, [4, 8], 2, lr=0.01)
+    by_width = [summarize(*train_mlp(small, width, 2, lr=0.01)) for width in (4, 8)]
     assert [row["num_params"] for row in by_width] == [4 * 65 + 5 * 10, 8 * 65 + 9 * 10]
     assert len(gap_vs_train_size(small, [20, 40], 8, 2, lr=0.01)) == 2
     with pytest.raises(ValueError, match="width=0"):
-        gap_vs_width(small, [0], 2)
+        train_mlp(small, 0, 2)
 
 
-def test_overfitting_demo_returns_a_figure_and_the_table_rows(small):
-    fig, rows = overfitting_demo(small, n_train=40, width=32, num_epochs=5, seed=1)
-    assert list(rows) == ["underfit", "good fit", "overfit"] and rows["overfit"]["epoch"] == 5
-    assert all(ax.get_title() and ax.get_xlabel() and ax.get_legend() for ax in fig.axes)
-    with pytest.raises(ValueError, match="n_train=0"):
-        overfitting_demo(small, n_train=0)
+def test_train_mlp_draws_its_weights_from_its_seed_alone(small):
+    torch.manual_seed(123)
+    first = summarize(*train_mlp(small, 8, 2, lr=0.01, seed=5))
+    torch.manual_seed(456)
+    assert summarize(*train_mlp(small, 8, 2, lr=0.01, seed=5)) == first

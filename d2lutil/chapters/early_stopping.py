@@ -4,7 +4,6 @@ from ..parameters import Combination, Declaration, Rule, common_rules, each, int
 
 DECLARATION = Declaration("04_early_stopping", {
     **common_rules(models=MODELS),
-    "n_val": Rule(integer(1), split="val"),
     "hidden": Rule(each(integer(1))),
     "width": Rule(number(0, low_open=True)),
     "label_noise": Rule(number(0, 1, low_open=True)),
@@ -15,6 +14,7 @@ DECLARATION = Declaration("04_early_stopping", {
     "min_delta": Rule(number(0)),
     "patiences": Rule(each(integer(1))),
     "min_deltas": Rule(each(number(0))),
+    "num_halves": Rule(integer(1)),
     "checkpoint_dir": Rule(text, record=False),
 }, (
     Combination(lambda min_deltas: 0.0 in min_deltas, "min_deltas must include 0.0 (any decrease counts)"),

@@ -1,12 +1,11 @@
-"""Chapter 1's experiments: bias and variance, the gap versus model and training-set size, overfitting in action."""
+"""Chapter 1's experiments: bias and variance, training and summarizing MLPs, the gap versus training-set size."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
 from ..data import Dataset
@@ -64,14 +63,16 @@ class WeightNormHistory(Callback):
 
 def train_mlp(data: Dataset, width: int, num_epochs: int, lr: float = 1e-3, batch_size: int = 32,
               lam: float = 0.0, seed: int = 0, device: torch.device | str | None = None,
-              progress: bool = False, desc: str = "training", callbacks: Sequence[Callback] = ()
-              ) -> tuple[nn.Module, History]:
-    """Train a fresh one-hidden-layer MLP of `width` units with Adam on loss + lam * L2 penalty."""
-    torch.manual_seed(seed)
-    net = make_model("mlp", data.input_shape, data.num_classes, hidden=[check_positive_int("width", width)])
+              progress: bool = False, desc: str = "training", callbacks: Sequence[Callback] = (),
+              **fit_kw: Any) -> tuple[nn.Module, History]:
+    """Train a fresh one-hidden-layer MLP of `width` units, initialized from `seed`, with Adam on loss + lam * L2.
+
+    `fit_kw` goes to `fit` (the fast path: amp, channels_last, compile_model).
+    """
+    net = make_model("mlp", data.input_shape, data.num_classes, hidden=[check_positive_int("width", width)], seed=seed)
     history = fit(net, data, num_epochs, optimizer=torch.optim.Adam(net.parameters(), lr=lr),
                   batch_size=batch_size, loss_fn=penalized_loss(net, "l2", lam), callbacks=callbacks,
-                  device=device, seed=seed, progress=progress, desc=desc)
+                  device=device, seed=seed, progress=progress, desc=desc, **fit_kw)
     return net, history
 
 
@@ -84,15 +85,10 @@ def summarize(net: nn.Module, history: History) -> dict[str, float]:
             "num_params": sum(p.numel() for p in net.parameters()), "weight_norm": weight_norm(net)}
 
 
-def gap_vs_width(data: Dataset, widths: Sequence[int], num_epochs: int, **train_kw) -> list[dict[str, float]]:
-    """Train an MLP of each hidden width on the same data and summarize each run."""
-    return [summarize(*train_mlp(data, w, num_epochs, desc=f"width {w}", **train_kw)) for w in widths]
-
-
 def gap_vs_train_size(data: Dataset, sizes: Sequence[int], width: int, num_epochs: int,
-                      seed: int = 0, **train_kw) -> list[dict[str, float]]:
-    """Train the same MLP on random training subsets of each size and summarize each run."""
-    return [summarize(*train_mlp(data.subset(n_train=n, seed=seed), width, num_epochs, seed=seed,
+                      split_seed: int = 0, **train_kw: Any) -> list[dict[str, float]]:
+    """Train the same MLP on random training subsets of each size (drawn from `split_seed`) and summarize each run."""
+    return [summarize(*train_mlp(data.subset(n_train=n, seed=split_seed), width, num_epochs,
                                  desc=f"n_train {n}", **train_kw)) for n in sizes]
 
 
@@ -100,31 +96,5 @@ def signs_of_overfitting(history: History, norms: Sequence[float]) -> dict[str, 
     """One run's underfit (first epoch), good fit (lowest validation loss) and overfit (last epoch) rows."""
     best = int(np.argmin(history.val_loss))
     return {name: {"epoch": i + 1, "train_loss": history.train_loss[i], "val_loss": history.val_loss[i],
-                   "loss_gap": history.val_loss[i] - history.train_loss[i], "weight_norm": norms[i]}
+                   "val_acc": history.val_acc[i], "loss_gap": history.val_loss[i] - history.train_loss[i], "weight_norm": norms[i]}
             for name, i in (("underfit", 0), ("good fit", best), ("overfit", len(history) - 1))}
-
-
-def overfitting_demo(data: Dataset, n_train: int = 100, width: int = 256, num_epochs: int = 60,
-                     lr: float = 0.01, seed: int = 0) -> tuple[Figure, dict[str, dict[str, float]]]:
-    """Overfitting in action: training loss falls while validation loss turns up and the weights grow.
-
-    Returns the figure and the signs-of-overfitting rows of the run (see `signs_of_overfitting`).
-    """
-    norms = WeightNormHistory()
-    _, history = train_mlp(data.subset(n_train=check_positive_int("n_train", n_train), seed=seed), width,
-                           check_positive_int("num_epochs", num_epochs), lr=lr, seed=seed, callbacks=[norms])
-    rows = signs_of_overfitting(history, norms.norms)
-    epochs = np.arange(1, len(history) + 1)
-    fig, (ax_loss, ax_norm) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax_loss.plot(epochs, history.train_loss, label="training loss")
-    ax_loss.plot(epochs, history.val_loss, label="validation loss")
-    ax_norm.plot(epochs, norms.norms, c="C2", label="weight norm")
-    for ax in (ax_loss, ax_norm):
-        ax.axvline(rows["good fit"]["epoch"], ls="--", c="gray", label="lowest validation loss")
-        ax.set_xlabel("epoch")
-        ax.legend()
-    ax_loss.set(yscale="log", ylabel="cross-entropy loss", title="losses")
-    ax_norm.set(ylabel="$\\|w\\|_2$", title="weight norm (effective complexity)")
-    fig.suptitle(f"Overfitting in action: {n_train} training examples, {width} hidden units, Adam lr={lr:.3g}")
-    fig.tight_layout()
-    return fig, rows
