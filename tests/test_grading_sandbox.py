@@ -22,18 +22,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from d2lutil.grading.generate import ROOT
+from honest_answers import ACCURACY, BIAS_VARIANCE, DIAGNOSE
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)")
 
 MARKER = "d2lutil-attack-7f3a"
-ACCURACY = "def accuracy(scores, y):\n    return float((scores.argmax(dim=1) == y).float().mean())"
-DIAGNOSE = '''def diagnose(train_error, val_error, baseline_error=0.0, tolerance=0.05):
-    bias = train_error - baseline_error > tolerance
-    variance = val_error - train_error > tolerance
-    return ["good fit", "high bias", "high variance", "high bias and high variance"][bias + 2 * variance]'''
-BIAS_VARIANCE = '''def bias_variance(predictions, y):
-    mean = predictions.mean(dim=0)
-    return float(((mean - y) ** 2).mean()), float(predictions.var(dim=0, unbiased=False).mean())'''
 CHECKS = ['check("01.accuracy", accuracy)', 'check("01.diagnose", diagnose)', 'check("01.bias_variance", bias_variance)']
 REPORT = "def bias_variance(predictions, y):\n    raise RuntimeError(f'saw {seen}')"
 FULL = {"01.accuracy": 1, "01.diagnose": 2, "01.bias_variance": 2}
