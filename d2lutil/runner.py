@@ -11,6 +11,7 @@ import argparse
 import ast
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -236,6 +237,10 @@ def main(args: argparse.Namespace) -> int:
         if err.ename == "ValueError":  # a rejected parameter: say which, without the traceback
             raise ValueError(err.evalue) from err
         raise
+    except KeyboardInterrupt:  # the kernel died with us; what had executed is kept in the output folder
+        print(f"interrupted: the notebooks executed so far are in {args.out.resolve()}; run the same command "
+              "again to execute them anew", file=sys.stderr)
+        return 130
     out = args.out.resolve()
     print(f"Executed {len(outputs)} notebook(s) into {out}\n  results (JSON): {out / 'results'}\n"
           f"  figures (PNG):  {out / 'figures'}")

@@ -1,9 +1,11 @@
 """The main job: `python -m d2lutil run` executes chapters with papermill, parameters and all."""
 import json
-import re
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,22 @@ def test_one_progress_line_per_notebook_naming_it_and_no_kernel_transport_warnin
     finals = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line.strip()]
     assert [line.split(":")[0] for line in finals] == ["[1/2] sweep_point", "[2/2] 02_second"], finals
     assert all("100%" in line for line in finals)
+
+
+def test_ctrl_c_ends_a_run_with_a_message_and_leaves_no_kernel(tmp_path):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MPLBACKEND": "Agg"}
+    log = tmp_path / "log.txt"
+    process = subprocess.Popen([sys.executable, "-m", "d2lutil", "run", str(POINT), "--out", str(tmp_path / "out"),
+                                "-p", "sleep", "60", "-p", "log_path", str(log), "--no-progress"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "start" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted: the notebooks executed so far are in" in err, err
+    assert "runner.py" not in err and "__main__.py" not in err, err  # the command's own traceback is not shown
+    assert "finish" not in log.read_text()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # nothing of the run's process group is left
