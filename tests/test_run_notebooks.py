@@ -87,7 +87,7 @@ def test_an_unknown_profile_names_the_profiles_there_are(tmp_path):
     ("lr", ".nan", r"lr=nan is not allowed; it must be a finite number > 0 \(not NaN or infinity\)"),
     ("weight_decay", ".inf", r"weight_decay=inf is not allowed"),
     ("width", ".inf", r"width=inf is not allowed"),
-    ("lr_decay", "0", r"lr_decay=0 is not allowed; it must be a number in \(0, 1\]"),
+    ("lr_decay", "0", r"lr_decay=0 is not allowed; it must be a finite number in \(0, 1\]"),
     ("num_epoch", "3", r"'num_epoch' is not a parameter of 06_randomization_tests \(did you mean 'num_epochs'\?\)"),
     ("n_train", "1000000000", "the train split of digits has 997 examples"),
     ("augment_padding", "0.5", "augment_padding=0.5 is not allowed; it must be an integer >= 0"),
