@@ -63,3 +63,10 @@ class LocalKernelManager(AsyncKernelManager):
             parent = os.getpid()
             kw["preexec_fn"] = lambda: die_with_parent(parent)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_interrupt_kernel(self) -> None:
+        """Interrupt the kernel, but not as the first step of its shutdown, as jupyter_client does."""
+        # At shutdown an idle kernel would only log "KeyboardInterrupt caught in kernel" on the command's output;
+        # a kernel still busy then is terminated instead.
+        if not self.shutting_down:
+            await super()._async_interrupt_kernel()
