@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import closing
@@ -97,6 +98,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         outcomes = run_sweep(args.notebook, sweep, args.out, args.workers, args.scheduler, args.timeout,
                              progress=not args.no_progress, profile=args.profile)
+        if any(o.status in ("stopped", "not started") for o in outcomes):  # stopped by Ctrl-C: the stop is over,
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # so a second Ctrl-C must not cut its report short
         with folder_lock(args.out, RUN_LOCK, wait=False):
             rows = aggregate(sweep, args.out)
             plots = draw_plots(sweep, rows, args.out)
