@@ -17,11 +17,11 @@ from typing import Any
 
 from .data import DATASETS, SPLIT_SIZES
 from .environment import DEVICES
+from .precision import AMP_MODES
 from .validate import check_choice, check_integer, check_number
 
 Check = Callable[[str, Any], Any]
 
-AMP = (None, "auto", "bf16", "fp16")  # fit's mixed precision: off, the best the device has, or one dtype
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def common_rules(models: Sequence[str] | None = None) -> dict[str, Rule]:
         "split_seed": Rule(integer(0)),
         "seed": Rule(integer(0)),
         "device": Rule(choice(*DEVICES), record=False),
-        "amp": Rule(choice(*AMP)),
+        "amp": Rule(choice(None, *AMP_MODES)),  # fit's mixed precision: off, or one of its modes
         "channels_last": Rule(boolean),
         "compile_model": Rule(boolean),
         "progress": Rule(boolean, record=False),
